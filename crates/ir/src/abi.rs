@@ -1,0 +1,56 @@
+//! The argument ABI every device shares.
+//!
+//! Arguments and results travel through buffers of 8-byte *slots*:
+//! - a scalar takes one slot, its value in the low bytes (little-endian;
+//!   `bool` is one byte, 0 or 1);
+//! - `complex64` takes one slot (real part, then imaginary part, as `f32`);
+//!   `complex128` takes two (real, imaginary);
+//! - an array of `ndim` dimensions takes `1 + 2 * ndim` slots: the data address,
+//!   then the shape, then the strides in bytes, as NumPy's;
+//! - a tuple takes its items' slots, one after the other;
+//! - `None` takes no slot.
+//!
+//! The host entry point of a compiled function is
+//! `extern "C" fn(args: *const u64, result: *mut u64) -> u32`: it returns 0 on
+//! success, or `k + 1` when it raised `Module::exceptions[k]`.
+
+use crate::types::{Scalar, Type};
+
+/// Number of 8-byte slots a value of type `ty` occupies.
+pub fn slots(ty: &Type) -> usize {
+    match ty {
+        Type::Scalar(Scalar::C128) => 2,
+        Type::Scalar(_) => 1,
+        Type::None => 0,
+        Type::Array { ndim, .. } => 1 + 2 * *ndim as usize,
+        Type::Tuple(items) => items.iter().map(slots).sum(),
+    }
+}
+
+/// Number of slots of a whole argument list.
+pub fn args_slots(params: &[Type]) -> usize {
+    params.iter().map(slots).sum()
+}
+
+/// The signature of the host entry point, for documentation and for the runtime.
+pub type HostEntry = unsafe extern "C" fn(args: *const u64, result: *mut u64) -> u32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Layout;
+
+    #[test]
+    fn slot_counts() {
+        assert_eq!(slots(&Type::I64), 1);
+        assert_eq!(slots(&Type::Scalar(Scalar::C128)), 2);
+        assert_eq!(slots(&Type::Scalar(Scalar::C64)), 1);
+        let a2 = Type::Array {
+            dtype: Scalar::F32,
+            ndim: 2,
+            layout: Layout::A,
+        };
+        assert_eq!(slots(&a2), 5);
+        assert_eq!(slots(&Type::Tuple(vec![Type::I64, a2, Type::None])), 6);
+    }
+}

@@ -1,0 +1,388 @@
+//! Functions, blocks, statements and operations.
+
+use crate::types::{Scalar, Type};
+
+/// An SSA value defined by exactly one [`Stmt::Let`] (or a parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueId(pub u32);
+
+/// A mutable, typed variable slot of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalId(pub u32);
+
+/// A function of the module, by its index in [`Module::functions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncId(pub u32);
+
+/// An exception that compiled code can raise, by index in [`Module::exceptions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExcId(pub u32);
+
+/// A source position (1-based line and column in the user's file), kept on
+/// statements so that backends can attach debug locations and diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A compilation unit: the entry function is `functions[entry]`, and every
+/// function it calls, directly or not, is in `functions` too.
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    pub functions: Vec<Function>,
+    pub entry: FuncId,
+    /// Exceptions raised by compiled code. On the host a function returns a
+    /// status: 0 for success, `k + 1` for `exceptions[k]`.
+    pub exceptions: Vec<Exception>,
+}
+
+impl Default for FuncId {
+    fn default() -> Self {
+        FuncId(0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Exception {
+    /// The Python class name, a builtin exception such as `"ZeroDivisionError"`.
+    pub class: String,
+    /// The constant message, possibly empty.
+    pub message: String,
+}
+
+impl Module {
+    pub fn function(&self, id: FuncId) -> &Function {
+        &self.functions[id.0 as usize]
+    }
+
+    /// Adds `exc` to the exception table (once) and returns its id.
+    pub fn intern_exception(&mut self, exc: Exception) -> ExcId {
+        if let Some(i) = self.exceptions.iter().position(|e| *e == exc) {
+            return ExcId(i as u32);
+        }
+        self.exceptions.push(exc);
+        ExcId(self.exceptions.len() as u32 - 1)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Function {
+    /// A unique, symbol-safe name (`ragged_sum__i64_arr_f64_1d_C`).
+    pub name: String,
+    /// The parameter types; parameter `i` is read with [`Op::Param`]`(i)`.
+    pub params: Vec<Type>,
+    pub ret: Type,
+    pub locals: Vec<Local>,
+    /// The type of every value, indexed by [`ValueId`].
+    pub values: Vec<Type>,
+    pub body: Block,
+}
+
+impl Function {
+    pub fn value_type(&self, v: ValueId) -> &Type {
+        &self.values[v.0 as usize]
+    }
+
+    pub fn local(&self, l: LocalId) -> &Local {
+        &self.locals[l.0 as usize]
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    /// The Python name, or a name the front end made up (`$range_stop`).
+    pub name: String,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    /// Defines `value` as the result of `op`.
+    Let { value: ValueId, op: Op, loc: Loc },
+    /// Writes `value` to a local slot; the types are equal.
+    Store { local: LocalId, value: ValueId },
+    /// Writes one element: `array[indices] = value`. Indices are already
+    /// wrapped and checked; `value` has the array's dtype.
+    ArrayStore {
+        array: ValueId,
+        indices: Vec<ValueId>,
+        value: ValueId,
+        loc: Loc,
+    },
+    If {
+        cond: ValueId,
+        then_block: Block,
+        else_block: Block,
+    },
+    /// Repeats `body` until a `Break` (of this loop) or a `Return` leaves it.
+    Loop { body: Block },
+    /// Leaves the innermost enclosing `Loop`.
+    Break,
+    /// Starts the next iteration of the innermost enclosing `Loop`.
+    Continue,
+    /// Returns `value`, of the function's return type; `None` when it is `Type::None`.
+    Return { value: Option<ValueId> },
+    /// Raises a Python exception (on devices without exceptions: records it and stops the thread).
+    Raise { exc: ExcId, loc: Loc },
+}
+
+/// A compile-time constant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Bool(bool),
+    /// An integer of any integer type, as its two's complement bits.
+    Int(i64),
+    Float(f64),
+    Complex(f64, f64),
+    None,
+    /// A global NumPy array captured at compile time: its address, shape and
+    /// byte strides. The runtime keeps the array alive while the code lives.
+    Array {
+        data: u64,
+        shape: Vec<i64>,
+        strides: Vec<i64>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// Arithmetic negation (wrapping for integers).
+    Neg,
+    /// Logical not, on `bool` only.
+    Not,
+    /// Bitwise not, on integers only (`~x`).
+    Invert,
+    /// Absolute value of an integer or a float; of a complex, see [`MathFn::Hypot`].
+    Abs,
+}
+
+/// Binary operations. Both operands and the result have the same scalar type,
+/// except where noted; the front end inserts the casts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// Wrapping on integers.
+    Add,
+    Sub,
+    Mul,
+    /// True division; floats and complex only.
+    Div,
+    /// Python's floor division. For integers a zero divisor gives 0 (the front end
+    /// checks first under the Python error model) and `MIN // -1` wraps to `MIN`.
+    FloorDiv,
+    /// Python's modulo: the result has the sign of the divisor. Integer `x % 0` is 0.
+    Mod,
+    /// Power. Integers: by repeated squaring, wrapping; a negative exponent gives 0
+    /// unless the base is 1 or -1. Floats: C's `pow`.
+    Pow,
+    BitAnd,
+    BitOr,
+    BitXor,
+    /// Shifts on integers; the count has the same type. A count outside
+    /// `0..bits` gives 0 (or all sign bits for `Shr` of a negative number).
+    Shl,
+    Shr,
+    /// Minimum/maximum; for floats a NaN operand gives NaN (as Python's `min`
+    /// with NaN first does not, but as NumPy's `minimum` does).
+    Min,
+    Max,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Floating-point functions of `math`/NumPy. Operands and result are all the
+/// same float type unless noted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MathFn {
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Atan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Exp,
+    Exp2,
+    Expm1,
+    Log,
+    Log2,
+    Log10,
+    Log1p,
+    Sqrt,
+    Cbrt,
+    Pow,
+    Hypot,
+    Floor,
+    Ceil,
+    Trunc,
+    /// Round half to even (`round`, `np.rint`).
+    Rint,
+    Fabs,
+    Fmod,
+    Copysign,
+    Erf,
+    Erfc,
+    Gamma,
+    Lgamma,
+    Nextafter,
+    /// `x * 2**n`: operands `(float, int32)`.
+    Ldexp,
+    /// Results are `bool`.
+    IsNan,
+    IsInf,
+    IsFinite,
+    Signbit,
+    /// `a * b + c` rounded once.
+    Fma,
+}
+
+impl MathFn {
+    /// The C library name of the double-precision version (`"atan2"`), where one exists.
+    pub fn libm_name(self) -> Option<&'static str> {
+        use MathFn::*;
+        Some(match self {
+            Sin => "sin",
+            Cos => "cos",
+            Tan => "tan",
+            Asin => "asin",
+            Acos => "acos",
+            Atan => "atan",
+            Atan2 => "atan2",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Tanh => "tanh",
+            Asinh => "asinh",
+            Acosh => "acosh",
+            Atanh => "atanh",
+            Exp => "exp",
+            Exp2 => "exp2",
+            Expm1 => "expm1",
+            Log => "log",
+            Log2 => "log2",
+            Log10 => "log10",
+            Log1p => "log1p",
+            Sqrt => "sqrt",
+            Cbrt => "cbrt",
+            Pow => "pow",
+            Hypot => "hypot",
+            Floor => "floor",
+            Ceil => "ceil",
+            Trunc => "trunc",
+            Rint => "rint",
+            Fabs => "fabs",
+            Fmod => "fmod",
+            Copysign => "copysign",
+            Erf => "erf",
+            Erfc => "erfc",
+            Gamma => "tgamma",
+            Lgamma => "lgamma",
+            Nextafter => "nextafter",
+            Ldexp => "ldexp",
+            Fma => "fma",
+            IsNan | IsInf | IsFinite | Signbit => return None,
+        })
+    }
+
+    /// Number of operands.
+    pub fn arity(self) -> usize {
+        use MathFn::*;
+        match self {
+            Atan2 | Pow | Hypot | Fmod | Copysign | Nextafter | Ldexp => 2,
+            Fma => 3,
+            _ => 1,
+        }
+    }
+
+    /// Whether the result is `bool` rather than the operand's float type.
+    pub fn is_predicate(self) -> bool {
+        matches!(
+            self,
+            MathFn::IsNan | MathFn::IsInf | MathFn::IsFinite | MathFn::Signbit
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// The function's `i`-th parameter.
+    Param(u32),
+    Const(Const),
+    LoadLocal(LocalId),
+    Unary(UnaryOp, ValueId),
+    Binary(BinaryOp, ValueId, ValueId),
+    /// Result `bool`; operands share a scalar type (complex: `Eq`/`Ne` only).
+    Compare(CmpOp, ValueId, ValueId),
+    /// Converts a scalar to the result's scalar type with NumPy's rules: float →
+    /// int truncates toward zero (saturating), int → bool and float → bool test
+    /// for non-zero, complex → real keeps the real part.
+    Cast(ValueId),
+    /// `cond ? a : b`, both evaluated (no side effects are possible in operands).
+    Select(ValueId, ValueId, ValueId),
+    /// A math function on float operands (see [`MathFn`] for the exceptions).
+    Math(MathFn, Vec<ValueId>),
+    /// A call; a nonzero status from the callee propagates as if re-raised.
+    Call(FuncId, Vec<ValueId>),
+    /// Length of axis `axis` of an array (`i64`).
+    ArrayDim(ValueId, u8),
+    /// Byte stride of axis `axis` of an array (`i64`).
+    ArrayStride(ValueId, u8),
+    /// Reads `array[indices]`; indices are `i64`, in bounds and non-negative.
+    ArrayLoad(ValueId, Vec<ValueId>),
+    MakeTuple(Vec<ValueId>),
+    /// A tuple item at a constant position.
+    TupleGet(ValueId, u32),
+    /// An item of a tuple whose items share one type, at a run-time `i64`
+    /// position that the front end has checked.
+    TupleIndex(ValueId, ValueId),
+    /// A complex number from two floats of its component type.
+    ComplexNew(ValueId, ValueId),
+    ComplexReal(ValueId),
+    ComplexImag(ValueId),
+}
+
+impl Op {
+    /// Every value this operation reads, in order.
+    pub fn operands(&self) -> Vec<ValueId> {
+        match self {
+            Op::Param(_) | Op::Const(_) | Op::LoadLocal(_) => vec![],
+            Op::Unary(_, a)
+            | Op::Cast(a)
+            | Op::ArrayDim(a, _)
+            | Op::ArrayStride(a, _)
+            | Op::TupleGet(a, _)
+            | Op::ComplexReal(a)
+            | Op::ComplexImag(a) => vec![*a],
+            Op::Binary(_, a, b)
+            | Op::Compare(_, a, b)
+            | Op::TupleIndex(a, b)
+            | Op::ComplexNew(a, b) => vec![*a, *b],
+            Op::Select(c, a, b) => vec![*c, *a, *b],
+            Op::Math(_, args) | Op::Call(_, args) | Op::MakeTuple(args) => args.clone(),
+            Op::ArrayLoad(a, idx) => std::iter::once(*a).chain(idx.iter().copied()).collect(),
+        }
+    }
+}
+
+/// Convenience for building types of constants.
+pub fn scalar_type(s: Scalar) -> Type {
+    Type::Scalar(s)
+}

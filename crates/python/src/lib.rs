@@ -1,0 +1,1 @@
+//! The hypersonic._core extension.
