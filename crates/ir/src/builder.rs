@@ -66,7 +66,11 @@ impl FunctionBuilder {
     }
 
     pub fn push(&mut self, stmt: Stmt) {
-        self.blocks.last_mut().expect("an open block").stmts.push(stmt);
+        self.blocks
+            .last_mut()
+            .expect("an open block")
+            .stmts
+            .push(stmt);
     }
 
     pub fn open_block(&mut self) {

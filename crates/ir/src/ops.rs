@@ -347,6 +347,10 @@ pub enum Op {
     ArrayStride(ValueId, u8),
     /// Reads `array[indices]`; indices are `i64`, in bounds and non-negative.
     ArrayLoad(ValueId, Vec<ValueId>),
+    /// The view `array[i0, .., ik]` that fixes the first `k < ndim` axes (what
+    /// `a[i]` is on a 2-D array); same data, no copy. Indices as for `ArrayLoad`.
+    /// The result keeps layout `C` when the source is `C`, else it is `A`.
+    SubArray(ValueId, Vec<ValueId>),
     MakeTuple(Vec<ValueId>),
     /// A tuple item at a constant position.
     TupleGet(ValueId, u32),
@@ -377,7 +381,9 @@ impl Op {
             | Op::ComplexNew(a, b) => vec![*a, *b],
             Op::Select(c, a, b) => vec![*c, *a, *b],
             Op::Math(_, args) | Op::Call(_, args) | Op::MakeTuple(args) => args.clone(),
-            Op::ArrayLoad(a, idx) => std::iter::once(*a).chain(idx.iter().copied()).collect(),
+            Op::ArrayLoad(a, idx) | Op::SubArray(a, idx) => {
+                std::iter::once(*a).chain(idx.iter().copied()).collect()
+            }
         }
     }
 }

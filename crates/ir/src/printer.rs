@@ -104,7 +104,9 @@ fn print_op(op: &Op) -> String {
         Op::LoadLocal(l) => format!("load %{}", l.0),
         Op::Unary(o, a) => format!("{o:?} {}", v(a)).to_lowercase(),
         Op::Binary(o, a, b) => format!("{} {}, {}", format!("{o:?}").to_lowercase(), v(a), v(b)),
-        Op::Compare(o, a, b) => format!("cmp.{} {}, {}", format!("{o:?}").to_lowercase(), v(a), v(b)),
+        Op::Compare(o, a, b) => {
+            format!("cmp.{} {}, {}", format!("{o:?}").to_lowercase(), v(a), v(b))
+        }
         Op::Cast(a) => format!("cast {}", v(a)),
         Op::Select(c, a, b) => format!("select {}, {}, {}", v(c), v(a), v(b)),
         Op::Math(m, args) => format!("math.{} {}", format!("{m:?}").to_lowercase(), vs(args)),
@@ -112,6 +114,7 @@ fn print_op(op: &Op) -> String {
         Op::ArrayDim(a, k) => format!("dim {}, {k}", v(a)),
         Op::ArrayStride(a, k) => format!("stride {}, {k}", v(a)),
         Op::ArrayLoad(a, idx) => format!("{}[{}]", v(a), vs(idx)),
+        Op::SubArray(a, idx) => format!("view {}[{}]", v(a), vs(idx)),
         Op::MakeTuple(items) => format!("tuple({})", vs(items)),
         Op::TupleGet(t, i) => format!("{}.{i}", v(t)),
         Op::TupleIndex(t, i) => format!("{}[{}]", v(t), v(i)),

@@ -57,16 +57,19 @@ impl Scalar {
     }
 
     pub fn from_name(name: &str) -> Option<Scalar> {
-        Scalar::ALL.into_iter().find(|s| s.name() == name).or(match name {
-            "boolean" | "bool_" | "b1" => Some(Scalar::Bool),
-            "intp" | "int_" => Some(Scalar::I64),
-            "uintp" => Some(Scalar::U64),
-            "float_" | "double" => Some(Scalar::F64),
-            "single" => Some(Scalar::F32),
-            "complex_" | "cdouble" => Some(Scalar::C128),
-            "csingle" => Some(Scalar::C64),
-            _ => None,
-        })
+        Scalar::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .or(match name {
+                "boolean" | "bool_" | "b1" => Some(Scalar::Bool),
+                "intp" | "int_" => Some(Scalar::I64),
+                "uintp" => Some(Scalar::U64),
+                "float_" | "double" => Some(Scalar::F64),
+                "single" => Some(Scalar::F32),
+                "complex_" | "cdouble" => Some(Scalar::C128),
+                "csingle" => Some(Scalar::C64),
+                _ => None,
+            })
     }
 
     /// Size in bytes of one element.

@@ -120,7 +120,10 @@ impl Verifier<'_> {
                 self.array_access(*array, indices)?;
                 if let Type::Array { dtype, .. } = self.ty(*array) {
                     if self.ty(*value) != &Type::Scalar(*dtype) {
-                        return Err(format!("store of {} into array of {dtype}", self.ty(*value)));
+                        return Err(format!(
+                            "store of {} into array of {dtype}",
+                            self.ty(*value)
+                        ));
                     }
                 }
             }
@@ -152,7 +155,10 @@ impl Verifier<'_> {
                 }
                 None => {
                     if self.f.ret != Type::None {
-                        return Err(format!("return without a value from a function returning {}", self.f.ret));
+                        return Err(format!(
+                            "return without a value from a function returning {}",
+                            self.f.ret
+                        ));
                     }
                 }
             },
@@ -169,7 +175,11 @@ impl Verifier<'_> {
         if self.ty(v) == want {
             Ok(())
         } else {
-            Err(format!("{what} v{} is {}, expected {want}", v.0, self.ty(v)))
+            Err(format!(
+                "{what} v{} is {}, expected {want}",
+                v.0,
+                self.ty(v)
+            ))
         }
     }
 
@@ -180,8 +190,14 @@ impl Verifier<'_> {
     }
 
     fn array_access(&self, array: ValueId, indices: &[ValueId]) -> Res {
+        self.array_prefix(array, indices, false)
+    }
+
+    /// `partial`: indices fix fewer axes than the array has (a view).
+    fn array_prefix(&self, array: ValueId, indices: &[ValueId], partial: bool) -> Res {
         match self.ty(array) {
-            Type::Array { ndim, .. } if *ndim as usize == indices.len() => {}
+            Type::Array { ndim, .. } if !partial && *ndim as usize == indices.len() => {}
+            Type::Array { ndim, .. } if partial && (*ndim as usize) > indices.len() => {}
             t => return Err(format!("indexing {t} with {} indices", indices.len())),
         }
         for i in indices {
@@ -253,7 +269,11 @@ impl Verifier<'_> {
                 if !s.is_float() {
                     return Err(format!("{m:?} on {s}"));
                 }
-                let want = if m.is_predicate() { Type::BOOL } else { Type::Scalar(s) };
+                let want = if m.is_predicate() {
+                    Type::BOOL
+                } else {
+                    Type::Scalar(s)
+                };
                 if rt != want {
                     return Err(format!("{m:?} giving {rt}"));
                 }
@@ -279,6 +299,33 @@ impl Verifier<'_> {
                     if rt != Type::Scalar(*dtype) {
                         return Err(format!("load from array of {dtype} giving {rt}"));
                     }
+                }
+            }
+            Op::SubArray(a, idx) => {
+                self.array_prefix(*a, idx, true)?;
+                if let (
+                    Type::Array {
+                        dtype,
+                        ndim,
+                        layout,
+                    },
+                    Type::Array {
+                        dtype: d2,
+                        ndim: n2,
+                        layout: l2,
+                    },
+                ) = (self.ty(*a), &rt)
+                {
+                    let want = if *layout == crate::types::Layout::C {
+                        crate::types::Layout::C
+                    } else {
+                        crate::types::Layout::A
+                    };
+                    if d2 != dtype || *n2 as usize + idx.len() != *ndim as usize || *l2 != want {
+                        return Err(format!("view of {} giving {rt}", self.ty(*a)));
+                    }
+                } else {
+                    return Err(format!("view giving {rt}"));
                 }
             }
             Op::MakeTuple(items) => {
