@@ -11,7 +11,7 @@ pub struct ValueId(pub u32);
 pub struct LocalId(pub u32);
 
 /// A function of the module, by its index in [`Module::functions`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FuncId(pub u32);
 
 /// An exception that compiled code can raise, by index in [`Module::exceptions`].
@@ -35,12 +35,6 @@ pub struct Module {
     /// Exceptions raised by compiled code. On the host a function returns a
     /// status: 0 for success, `k + 1` for `exceptions[k]`.
     pub exceptions: Vec<Exception>,
-}
-
-impl Default for FuncId {
-    fn default() -> Self {
-        FuncId(0)
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
