@@ -154,6 +154,11 @@ def as_type(t) -> Type:
         dt = np.dtype(t)
     except TypeError:
         raise TypeError(f"{t!r} is not a type Hypersonic knows") from None
+    if not dt.isnative:
+        raise TypeError(
+            f"dtype {dt} is not in this machine's byte order; convert it with "
+            f"a.astype(a.dtype.newbyteorder('='))"
+        )
     name = "bool" if dt.kind == "b" else dt.name
     if name not in SCALARS:
         raise TypeError(f"dtype {dt} is not supported; use a bool, integer, float or complex dtype")
