@@ -2,8 +2,27 @@
 //!
 //! [`HostModule`] JIT-compiles a module for the machine it runs on and hands out
 //! the host entry point described in [`hypersonic_ir::abi`].
+//!
+//! Layout of the crate, by IR op family: [`types`] (IR types → LLVM types),
+//! `function` (structured blocks → CFG, locals, loops, returns and raises),
+//! `arith` (unary/binary/compare/cast), `math` (`MathFn`), `memory` (arrays and
+//! tuples), `call` (calls and status propagation), `entry` (the slot-ABI
+//! wrapper) and `jit` (optimisation, native code, the JIT).
+
+mod arith;
+mod attrs;
+mod call;
+mod entry;
+mod fastmath;
+mod function;
+mod jit;
+mod math;
+mod memory;
+mod types;
 
 use hypersonic_ir::{abi::HostEntry, Module};
+
+pub use jit::HostModule;
 
 #[derive(Clone, Copy, Debug)]
 pub struct HostOptions {
@@ -30,28 +49,30 @@ pub enum CodegenError {
     Unsupported(String),
 }
 
-/// A module compiled to native code for this machine. The code lives as long as
-/// this value; it may be shared between threads.
-pub struct HostModule {}
+impl From<inkwell::builder::BuilderError> for CodegenError {
+    fn from(e: inkwell::builder::BuilderError) -> Self {
+        CodegenError::Llvm(e.to_string())
+    }
+}
+
+/// Compile-time statistics of a [`HostModule`], for benchmarks and logs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileTimes {
+    /// IR → LLVM IR, including verification.
+    pub codegen: std::time::Duration,
+    /// The new pass manager pipeline.
+    pub optimize: std::time::Duration,
+    /// Native code generation and linking in the JIT.
+    pub jit: std::time::Duration,
+}
 
 impl HostModule {
     pub fn compile(module: &Module, opts: &HostOptions) -> Result<HostModule, CodegenError> {
-        let _ = (module, opts);
-        todo!("LLVM backend")
+        jit::compile(module, opts)
     }
 
     /// The entry point of `module.entry`, with the slot ABI of [`hypersonic_ir::abi`].
     pub fn entry(&self) -> HostEntry {
-        todo!()
-    }
-
-    /// The optimised LLVM IR, as text.
-    pub fn llvm_ir(&self) -> String {
-        todo!()
-    }
-
-    /// The native assembly, as text.
-    pub fn asm(&self) -> String {
-        todo!()
+        self.entry_fn()
     }
 }

@@ -1,0 +1,40 @@
+//! Function attributes shared by every function we emit.
+
+use std::sync::OnceLock;
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::context::Context;
+use inkwell::targets::TargetMachine;
+use inkwell::values::FunctionValue;
+
+/// The host CPU name and feature string, queried once.
+pub(crate) fn host_cpu() -> &'static (String, String) {
+    static HOST: OnceLock<(String, String)> = OnceLock::new();
+    HOST.get_or_init(|| {
+        (
+            TargetMachine::get_host_cpu_name().to_string(),
+            TargetMachine::get_host_cpu_features().to_string(),
+        )
+    })
+}
+
+/// `nounwind` (compiled code never unwinds; errors are statuses) and the host's
+/// `target-cpu`/`target-features`. The latter matter for the JIT: MCJIT builds
+/// its own target machine for a generic x86-64 CPU, and the per-function
+/// attributes are what make instruction selection use AVX2/AVX-512 anyway.
+pub(crate) fn add_fn_attrs(ctx: &Context, f: FunctionValue) {
+    let (cpu, features) = host_cpu();
+    let nounwind = Attribute::get_named_enum_kind_id("nounwind");
+    f.add_attribute(
+        AttributeLoc::Function,
+        ctx.create_enum_attribute(nounwind, 0),
+    );
+    f.add_attribute(
+        AttributeLoc::Function,
+        ctx.create_string_attribute("target-cpu", cpu),
+    );
+    f.add_attribute(
+        AttributeLoc::Function,
+        ctx.create_string_attribute("target-features", features),
+    );
+}
