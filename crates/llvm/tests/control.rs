@@ -25,16 +25,27 @@ fn loop_with_break_and_continue() {
         b.open_block();
         b.push(Stmt::Continue);
         let then_block = b.close_block();
-        b.push(Stmt::If { cond: c, then_block, else_block: Block::default() });
+        b.push(Stmt::If {
+            cond: c,
+            then_block,
+            else_block: Block::default(),
+        });
         let sv = b.emit(Op::LoadLocal(s), Type::I64);
         let over = b.emit(Op::Compare(CmpOp::Gt, sv, limit), Type::BOOL);
         b.open_block();
         b.push(Stmt::Break);
         let then_block = b.close_block();
-        b.push(Stmt::If { cond: over, then_block, else_block: Block::default() });
+        b.push(Stmt::If {
+            cond: over,
+            then_block,
+            else_block: Block::default(),
+        });
         let sq = b.emit(Op::Binary(BinaryOp::Mul, i, i), Type::I64);
         let s2 = b.emit(Op::Binary(BinaryOp::Add, sv, sq), Type::I64);
-        b.push(Stmt::Store { local: s, value: s2 });
+        b.push(Stmt::Store {
+            local: s,
+            value: s2,
+        });
     });
     let r = b.emit(Op::LoadLocal(s), Type::I64);
     b.push(Stmt::Return { value: Some(r) });
@@ -56,7 +67,11 @@ fn loop_with_break_and_continue() {
     for _ in 0..300 {
         let n = (r.next() % 500) as i64 - 10;
         let limit = (r.next() % 100_000) as i64;
-        assert_eq!(call1(&h, &[n as u64, limit as u64]) as i64, reference(n, limit), "{n} {limit}");
+        assert_eq!(
+            call1(&h, &[n as u64, limit as u64]) as i64,
+            reference(n, limit),
+            "{n} {limit}"
+        );
     }
 }
 
@@ -78,7 +93,11 @@ fn nested_ifs_and_early_returns() {
         let r = c_int(&mut b, -1);
         b.push(Stmt::Return { value: Some(r) });
         let e = b.close_block();
-        b.push(Stmt::If { cond: big, then_block: t, else_block: e });
+        b.push(Stmt::If {
+            cond: big,
+            then_block: t,
+            else_block: e,
+        });
     }
     let then_block = b.close_block();
     b.open_block();
@@ -87,10 +106,18 @@ fn nested_ifs_and_early_returns() {
         b.open_block();
         b.push(Stmt::Return { value: Some(zero) });
         let t = b.close_block();
-        b.push(Stmt::If { cond: is0, then_block: t, else_block: Block::default() });
+        b.push(Stmt::If {
+            cond: is0,
+            then_block: t,
+            else_block: Block::default(),
+        });
     }
     let else_block = b.close_block();
-    b.push(Stmt::If { cond: neg, then_block, else_block });
+    b.push(Stmt::If {
+        cond: neg,
+        then_block,
+        else_block,
+    });
     let one = c_int(&mut b, 1);
     // Select is evaluated eagerly and works on any type.
     let big = c_int(&mut b, 1000);
@@ -102,7 +129,19 @@ fn nested_ifs_and_early_returns() {
     let mut r = Rng(6);
     for _ in 0..1000 {
         let x = r.i64();
-        let want = if x < 0 { if x < -100 { -2 } else { -1 } } else if x == 0 { 0 } else if x > 1000 { 2 } else { 1 };
+        let want = if x < 0 {
+            if x < -100 {
+                -2
+            } else {
+                -1
+            }
+        } else if x == 0 {
+            0
+        } else if x > 1000 {
+            2
+        } else {
+            1
+        };
         assert_eq!(call1(&h, &[x as u64]) as i64, want, "{x}");
     }
 }
@@ -114,9 +153,16 @@ fn caller_callee() -> Module {
     let zero = c_int(&mut g, 0);
     let neg = g.emit(Op::Compare(CmpOp::Lt, x, zero), Type::BOOL);
     g.open_block();
-    g.push(Stmt::Raise { exc: ExcId(1), loc: Loc::default() });
+    g.push(Stmt::Raise {
+        exc: ExcId(1),
+        loc: Loc::default(),
+    });
     let t = g.close_block();
-    g.push(Stmt::If { cond: neg, then_block: t, else_block: Block::default() });
+    g.push(Stmt::If {
+        cond: neg,
+        then_block: t,
+        else_block: Block::default(),
+    });
     let two = c_int(&mut g, 2);
     let r = g.emit(Op::Binary(BinaryOp::Mul, x, two), Type::I64);
     g.push(Stmt::Return { value: Some(r) });
@@ -130,8 +176,14 @@ fn caller_callee() -> Module {
     module(
         vec![f.finish(), g.finish()],
         vec![
-            Exception { class: "ZeroDivisionError".into(), message: String::new() },
-            Exception { class: "ValueError".into(), message: "negative".into() },
+            Exception {
+                class: "ZeroDivisionError".into(),
+                message: String::new(),
+            },
+            Exception {
+                class: "ValueError".into(),
+                message: "negative".into(),
+            },
         ],
     )
 }
@@ -140,7 +192,13 @@ fn caller_callee() -> Module {
 fn call_and_raise_propagation() {
     let m = caller_callee();
     for opt in [0, 3] {
-        let h = compile_opts(&m, hypersonic_llvm::HostOptions { opt_level: opt, fastmath: false });
+        let h = compile_opts(
+            &m,
+            hypersonic_llvm::HostOptions {
+                opt_level: opt,
+                fastmath: false,
+            },
+        );
         let mut r = Rng(10);
         for _ in 0..300 {
             let x = r.i64() / 4;
@@ -171,7 +229,10 @@ fn tuples_in_and_out() {
     let flag = b.emit(Op::TupleGet(t, 2), Type::BOOL);
     let seven = c_int(&mut b, 7);
     let nine = c_int(&mut b, 9);
-    let uni = b.emit(Op::MakeTuple(vec![a, seven, nine]), Type::Tuple(vec![Type::I64; 3]));
+    let uni = b.emit(
+        Op::MakeTuple(vec![a, seven, nine]),
+        Type::Tuple(vec![Type::I64; 3]),
+    );
     let picked = b.emit(Op::TupleIndex(uni, k), Type::I64);
     let nf = b.emit(Op::Unary(UnaryOp::Not, flag), Type::BOOL);
     let inn = b.emit(Op::MakeTuple(vec![nf, picked]), inner);
@@ -210,7 +271,13 @@ fn compile_speed() {
         let mut best = std::time::Duration::MAX;
         for _ in 0..5 {
             let t = std::time::Instant::now();
-            let h = compile_opts(&m, hypersonic_llvm::HostOptions { opt_level: opt, fastmath: false });
+            let h = compile_opts(
+                &m,
+                hypersonic_llvm::HostOptions {
+                    opt_level: opt,
+                    fastmath: false,
+                },
+            );
             best = best.min(t.elapsed());
             assert_eq!(call1(&h, &[20]), 41);
         }
@@ -244,6 +311,9 @@ fn invalid_ir_is_an_error_not_a_panic() {
     let y = b.emit(Op::Param(1), Type::F64);
     let s = b.emit(Op::Binary(BinaryOp::Add, x, y), Type::I64);
     b.push(Stmt::Return { value: Some(s) });
-    let r = hypersonic_llvm::HostModule::compile(&module(vec![b.finish()], vec![]), &Default::default());
+    let r = hypersonic_llvm::HostModule::compile(
+        &module(vec![b.finish()], vec![]),
+        &Default::default(),
+    );
     assert!(r.is_err());
 }

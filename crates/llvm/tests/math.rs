@@ -21,7 +21,9 @@ fn math_fn(f: MathFn, s: Scalar) -> hypersonic_llvm::HostModule {
         params[1] = Type::Scalar(Scalar::I32);
     }
     let ret = if f.is_predicate() { Type::BOOL } else { t };
-    single(unary_fn(&format!("m_{f:?}"), params, ret, |p| Op::Math(f, p.to_vec())))
+    single(unary_fn(&format!("m_{f:?}"), params, ret, |p| {
+        Op::Math(f, p.to_vec())
+    }))
 }
 
 fn reference(f: MathFn, a: f64, b: f64, c: f64) -> f64 {
@@ -78,9 +80,10 @@ fn reference(f: MathFn, a: f64, b: f64, c: f64) -> f64 {
 const ALL: [MathFn; 42] = {
     use MathFn::*;
     [
-        Sin, Cos, Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Exp, Exp2, Expm1, Log,
-        Log2, Log10, Log1p, Sqrt, Cbrt, Pow, Hypot, Floor, Ceil, Trunc, Rint, Fabs, Fmod, Copysign, Erf, Erfc,
-        Gamma, Lgamma, Nextafter, Ldexp, IsNan, IsInf, IsFinite, Signbit, Fma,
+        Sin, Cos, Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Exp, Exp2,
+        Expm1, Log, Log2, Log10, Log1p, Sqrt, Cbrt, Pow, Hypot, Floor, Ceil, Trunc, Rint, Fabs,
+        Fmod, Copysign, Erf, Erfc, Gamma, Lgamma, Nextafter, Ldexp, IsNan, IsInf, IsFinite,
+        Signbit, Fma,
     ]
 };
 
@@ -94,13 +97,25 @@ fn every_math_fn_f64() {
             if k % 3 == 0 {
                 a /= 300.0; // inside the domains of asin, atanh, ...
             }
-            let b = if f == MathFn::Ldexp { ((r.next() % 200) as i64 - 100) as f64 } else { r.f64() / 50.0 };
+            let b = if f == MathFn::Ldexp {
+                ((r.next() % 200) as i64 - 100) as f64
+            } else {
+                r.f64() / 50.0
+            };
             let c = r.f64();
-            let bslot = if f == MathFn::Ldexp { b as i32 as u32 as u64 } else { b.to_bits() };
+            let bslot = if f == MathFn::Ldexp {
+                b as i32 as u32 as u64
+            } else {
+                b.to_bits()
+            };
             let args = [a.to_bits(), bslot, c.to_bits()];
             let out = call1(&h, &args[..f.arity()]);
             let want = reference(f, a, b, c);
-            let got = if f.is_predicate() { out as u8 as f64 } else { f64::from_bits(out) };
+            let got = if f.is_predicate() {
+                out as u8 as f64
+            } else {
+                f64::from_bits(out)
+            };
             // Intrinsics and libm may differ in the last ulp (e.g. LLVM's constant
             // folding or a vector variant); everything else is exact.
             assert!(
@@ -114,7 +129,8 @@ fn every_math_fn_f64() {
 #[test]
 fn math_fn_f32() {
     let mut r = Rng(99);
-    let cases: [(MathFn, fn(f32) -> f32); 7] = [
+    type F32Case = (MathFn, fn(f32) -> f32);
+    let cases: [F32Case; 7] = [
         (MathFn::Sqrt, f32::sqrt),
         (MathFn::Sin, f32::sin),
         (MathFn::Exp, f32::exp),
@@ -130,7 +146,9 @@ fn math_fn_f32() {
             let got = f32::from_bits(call1(&h, &[a.to_bits() as u64]) as u32);
             let want = reference(a);
             assert!(
-                (got.is_nan() && want.is_nan()) || got == want || (got - want).abs() <= 4.0 * f32::EPSILON * want.abs(),
+                (got.is_nan() && want.is_nan())
+                    || got == want
+                    || (got - want).abs() <= 4.0 * f32::EPSILON * want.abs(),
                 "{f:?}({a}) = {got}, want {want}"
             );
         }
@@ -143,8 +161,19 @@ fn math_fn_f32() {
 #[test]
 fn predicates_survive_fastmath() {
     let t = Type::F64;
-    let m = module(vec![unary_fn("isnan", vec![t], Type::BOOL, |p| Op::Math(MathFn::IsNan, vec![p[0]]))], vec![]);
-    let h = compile_opts(&m, hypersonic_llvm::HostOptions { opt_level: 3, fastmath: true });
+    let m = module(
+        vec![unary_fn("isnan", vec![t], Type::BOOL, |p| {
+            Op::Math(MathFn::IsNan, vec![p[0]])
+        })],
+        vec![],
+    );
+    let h = compile_opts(
+        &m,
+        hypersonic_llvm::HostOptions {
+            opt_level: 3,
+            fastmath: true,
+        },
+    );
     assert_eq!(call1(&h, &[f64::NAN.to_bits()]), 1);
     assert_eq!(call1(&h, &[2.5f64.to_bits()]), 0);
 }

@@ -112,10 +112,17 @@ pub fn close_f64(a: f64, b: f64, rel: f64) -> bool {
 }
 
 /// Emits `for i in range(n): body(i)` with a `Loop`, a local counter and `Break`.
-pub fn for_range(b: &mut FunctionBuilder, n: ValueId, body: impl FnOnce(&mut FunctionBuilder, ValueId)) {
+pub fn for_range(
+    b: &mut FunctionBuilder,
+    n: ValueId,
+    body: impl FnOnce(&mut FunctionBuilder, ValueId),
+) {
     let i = b.add_local("i", Type::I64);
     let zero = b.emit(Op::Const(Const::Int(0)), Type::I64);
-    b.push(Stmt::Store { local: i, value: zero });
+    b.push(Stmt::Store {
+        local: i,
+        value: zero,
+    });
     b.open_block();
     let iv = b.emit(Op::LoadLocal(i), Type::I64);
     let done = b.emit(Op::Compare(CmpOp::Ge, iv, n), Type::BOOL);
@@ -129,12 +136,19 @@ pub fn for_range(b: &mut FunctionBuilder, n: ValueId, body: impl FnOnce(&mut Fun
     });
     let one = b.emit(Op::Const(Const::Int(1)), Type::I64);
     let next = b.emit(Op::Binary(BinaryOp::Add, iv, one), Type::I64);
-    b.push(Stmt::Store { local: i, value: next });
+    b.push(Stmt::Store {
+        local: i,
+        value: next,
+    });
     body(b, iv);
     let body = b.close_block();
     b.push(Stmt::Loop { body });
 }
 
 pub fn arr(dtype: Scalar, ndim: u8, layout: Layout) -> Type {
-    Type::Array { dtype, ndim, layout }
+    Type::Array {
+        dtype,
+        ndim,
+        layout,
+    }
 }
