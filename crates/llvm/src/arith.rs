@@ -399,9 +399,78 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
                     bl.build_select(first, im1, im2, "")?.into_float_value(),
                 )
             }
+            BinaryOp::Pow => self.complex_pow(s, (a, b), (c, d))?,
             _ => return unsupported(format!("{o:?} on {s}")),
         };
         self.make_pair(types::complex(self.m.ctx, s), re.into(), im.into())
+    }
+
+    /// CPython's `_Py_c_pow` (without its small-integer-exponent shortcut):
+    /// `|x|**re(y) * e**(-arg(x)*im(y))` at angle `arg(x)*re(y) + im(y)*ln|x|`.
+    /// `x ** 0 == 1`; `0 ** y == 0` (Python raises for a negative or complex `y`,
+    /// which the front end checks first).
+    fn complex_pow(
+        &mut self,
+        s: Scalar,
+        (a, b): (FloatValue<'ctx>, FloatValue<'ctx>),
+        (c, d): (FloatValue<'ctx>, FloatValue<'ctx>),
+    ) -> R<(FloatValue<'ctx>, FloatValue<'ctx>)> {
+        let t = a.get_type();
+        let tb = t.into();
+        let zero = t.const_zero();
+        let libm = |g: &Self, name: &str, x: FloatValue<'ctx>, y: FloatValue<'ctx>| {
+            let name = if s == Scalar::C64 {
+                format!("{name}f")
+            } else {
+                name.to_string()
+            };
+            g.libm(&name, t, &[x.into(), y.into()])
+                .map(|v| v.into_float_value())
+        };
+        let f = |g: &Self, name: &str, args: &[FloatValue<'ctx>]| -> R<FloatValue<'ctx>> {
+            let args: Vec<BasicValueEnum> = args.iter().map(|x| (*x).into()).collect();
+            Ok(g.intrinsic(name, &[tb], &args)?.into_float_value())
+        };
+        let vabs = libm(self, "hypot", a, b)?;
+        let at = libm(self, "atan2", b, a)?;
+        let len = f(self, "llvm.pow", &[vabs, c])?;
+        let phase = self.b.build_float_mul(at, c, "")?;
+        let e = f(self, "llvm.exp", &[self.b.build_float_mul(at, d, "")?])?;
+        let len2 = self.b.build_float_div(len, e, "")?;
+        let lg = f(self, "llvm.log", &[vabs])?;
+        let phase2 = self
+            .b
+            .build_float_add(phase, self.b.build_float_mul(d, lg, "")?, "")?;
+        let d_nz = self.b.build_float_compare(FP::UNE, d, zero, "")?;
+        let len = self.b.build_select(d_nz, len2, len, "")?.into_float_value();
+        let phase = self
+            .b
+            .build_select(d_nz, phase2, phase, "")?
+            .into_float_value();
+        let re = self
+            .b
+            .build_float_mul(len, f(self, "llvm.cos", &[phase])?, "")?;
+        let im = self
+            .b
+            .build_float_mul(len, f(self, "llvm.sin", &[phase])?, "")?;
+        let bl = &self.b;
+        let y_zero = bl.build_and(
+            bl.build_float_compare(FP::OEQ, c, zero, "")?,
+            bl.build_float_compare(FP::OEQ, d, zero, "")?,
+            "",
+        )?;
+        let x_zero = bl.build_and(
+            bl.build_float_compare(FP::OEQ, a, zero, "")?,
+            bl.build_float_compare(FP::OEQ, b, zero, "")?,
+            "",
+        )?;
+        let re = bl.build_select(x_zero, zero, re, "")?.into_float_value();
+        let im = bl.build_select(x_zero, zero, im, "")?.into_float_value();
+        let re = bl
+            .build_select(y_zero, t.const_float(1.0), re, "")?
+            .into_float_value();
+        let im = bl.build_select(y_zero, zero, im, "")?.into_float_value();
+        Ok((re, im))
     }
 
     pub(crate) fn compare(&mut self, o: CmpOp, a: ValueId, b: ValueId) -> R<BasicValueEnum<'ctx>> {

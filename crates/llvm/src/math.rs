@@ -131,7 +131,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
     }
 
     /// Calls the C library function `name(args) -> ret`, declaring it on first use.
-    fn libm(
+    pub(crate) fn libm(
         &self,
         name: &str,
         ret: inkwell::types::FloatType<'ctx>,

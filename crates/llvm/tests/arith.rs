@@ -573,3 +573,25 @@ fn complex_arithmetic() {
         (1.5 * 0.5 + 8.0, 6.0 - 1.0)
     );
 }
+
+#[test]
+fn complex_pow() {
+    let p = bin(Scalar::C128, BinaryOp::Pow);
+    let run = |a: (f64, f64), b: (f64, f64)| {
+        let (st, o) = call(&p, &[a.0, a.1, b.0, b.1].map(f64::to_bits), 2);
+        assert_eq!(st, 0);
+        (f64::from_bits(o[0]), f64::from_bits(o[1]))
+    };
+    // Values from CPython.
+    let (re, im) = run((1.0, 2.0), (0.5, 0.25));
+    assert!(
+        close_f64(re, 0.8259032269525077, 1e-14) && close_f64(im, 0.7767752634267686, 1e-14),
+        "{re} {im}"
+    );
+    let (re, im) = run((-2.0, 0.0), (0.5, 0.0));
+    assert!(re.abs() < 1e-15 && close_f64(im, std::f64::consts::SQRT_2, 1e-14));
+    assert_eq!(run((3.0, 4.0), (0.0, 0.0)), (1.0, 0.0));
+    assert_eq!(run((0.0, 0.0), (2.0, 0.0)), (0.0, 0.0));
+    let (re, im) = run((3.0, 4.0), (2.0, 0.0));
+    assert!(close_f64(re, -7.0, 1e-14) && close_f64(im, 24.0, 1e-14));
+}
