@@ -595,3 +595,66 @@ fn complex_pow() {
     let (re, im) = run((3.0, 4.0), (2.0, 0.0));
     assert!(close_f64(re, -7.0, 1e-14) && close_f64(im, 24.0, 1e-14));
 }
+
+/// The unoptimised path (no inlining, no mem2reg) computes the same results.
+#[test]
+fn opt_level_zero_agrees() {
+    let mut r = Rng(909);
+    for o in [
+        BinaryOp::Pow,
+        BinaryOp::FloorDiv,
+        BinaryOp::Mod,
+        BinaryOp::Shr,
+    ] {
+        let t = Type::I64;
+        let m = module(
+            vec![unary_fn("o0", vec![t.clone(), t.clone()], t, |p| {
+                Op::Binary(o, p[0], p[1])
+            })],
+            vec![],
+        );
+        let h0 = compile_opts(
+            &m,
+            hypersonic_llvm::HostOptions {
+                opt_level: 0,
+                fastmath: false,
+            },
+        );
+        let h3 = compile(&m);
+        for _ in 0..300 {
+            let args = [r.i64() as u64, (r.i64() % 70) as u64];
+            assert_eq!(call1(&h0, &args), call1(&h3, &args), "{o:?} {args:?}");
+        }
+    }
+}
+
+#[test]
+fn global_array_constant() {
+    let data: Vec<i64> = (0..10).map(|i| i * i).collect();
+    let at = Type::Array {
+        dtype: Scalar::I64,
+        ndim: 1,
+        layout: Layout::C,
+    };
+    // return G[k] for a global array G captured at compile time.
+    let mut b = hypersonic_ir::builder::FunctionBuilder::new("glob", vec![Type::I64], Type::I64);
+    let k = b.emit(Op::Param(0), Type::I64);
+    let g = b.emit(
+        Op::Const(Const::Array {
+            data: data.as_ptr() as u64,
+            shape: vec![10],
+            strides: vec![8],
+        }),
+        at,
+    );
+    let x = b.emit(Op::ArrayLoad(g, vec![k]), Type::I64);
+    b.push(Stmt::Return { value: Some(x) });
+    let m = Module {
+        functions: vec![b.finish()],
+        ..m
+    };
+    let h = compile(&m);
+    for k in 0..10u64 {
+        assert_eq!(call1(&h, &[k]) as i64, data[k as usize]);
+    }
+}
