@@ -649,11 +649,7 @@ fn global_array_constant() {
     );
     let x = b.emit(Op::ArrayLoad(g, vec![k]), Type::I64);
     b.push(Stmt::Return { value: Some(x) });
-    let m = Module {
-        functions: vec![b.finish()],
-        ..m
-    };
-    let h = compile(&m);
+    let h = single(b.finish());
     for k in 0..10u64 {
         assert_eq!(call1(&h, &[k]) as i64, data[k as usize]);
     }
