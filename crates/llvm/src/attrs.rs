@@ -38,3 +38,13 @@ pub(crate) fn add_fn_attrs(ctx: &Context, f: FunctionValue) {
         ctx.create_string_attribute("target-features", features),
     );
 }
+
+/// `%ret_out` of an internal function is a fresh caller alloca: `noalias` and
+/// `nocapture` let the optimiser keep results in registers when the callee is
+/// not inlined.
+pub(crate) fn add_ret_out_attrs(ctx: &Context, f: FunctionValue) {
+    for name in ["noalias", "nocapture"] {
+        let kind = Attribute::get_named_enum_kind_id(name);
+        f.add_attribute(AttributeLoc::Param(0), ctx.create_enum_attribute(kind, 0));
+    }
+}

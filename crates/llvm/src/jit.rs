@@ -168,6 +168,7 @@ fn compile_in(
         let fnty = ctx.i32_type().fn_type(&params, false);
         let fv = module.add_function(&internal_name(f), fnty, Some(Linkage::Internal));
         attrs::add_fn_attrs(ctx, fv);
+        attrs::add_ret_out_attrs(ctx, fv);
         funcs.push(fv);
     }
     let mg = ModGen {
