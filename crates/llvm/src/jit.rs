@@ -26,7 +26,7 @@
 //! machine for the host CPU, so the vectoriser's cost model knows the vector width.
 
 use std::mem::ManuallyDrop;
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use hypersonic_ir::abi::HostEntry;
@@ -84,20 +84,12 @@ impl Drop for Llvm {
 // LLVM objects may move between threads.
 unsafe impl Send for Llvm {}
 
+/// Initialises LLVM's native target once per process.
 fn init_native() -> Result<(), CodegenError> {
-    static INIT: Once = Once::new();
-    static mut ERR: Option<String> = None;
-    INIT.call_once(|| {
-        if let Err(e) = Target::initialize_native(&InitializationConfig::default()) {
-            // SAFETY: written once, inside `call_once`, read only after it.
-            unsafe { ERR = Some(e) };
-        }
-    });
-    // SAFETY: `call_once` has completed, so no writer remains.
-    match unsafe { (*std::ptr::addr_of!(ERR)).clone() } {
-        Some(e) => Err(CodegenError::Llvm(format!("native target: {e}"))),
-        None => Ok(()),
-    }
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    INIT.get_or_init(|| Target::initialize_native(&InitializationConfig::default()))
+        .clone()
+        .map_err(|e| CodegenError::Llvm(format!("native target: {e}")))
 }
 
 fn host_machine(opt: OptimizationLevel) -> Result<TargetMachine, CodegenError> {
