@@ -9,6 +9,14 @@
 
 use hypersonic_ir::{Layout, Module, Scalar, Type};
 
+mod annotate;
+mod builtins;
+mod diagnostics;
+mod expr;
+mod lower;
+mod parse;
+mod typing;
+
 /// One Python function to compile, as the caller found it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceFunction {
@@ -133,6 +141,25 @@ pub fn compile(
     env: &dyn Environment,
     opts: &Options,
 ) -> Result<Compiled, Diagnostic> {
-    let _ = (func, args, ret, env, opts);
-    todo!("front end")
+    let mut ctx = lower::Ctx::new(env, *opts);
+    let mut deps = std::collections::HashSet::new();
+    let lowered = ctx.specialize(func, args, ret, &mut deps)?;
+    let mut module = std::mem::take(&mut ctx.module);
+    module.entry = lowered.id;
+    let ret = module.function(lowered.id).ret.clone();
+    if let Err(e) = hypersonic_ir::verify::verify_module(&module) {
+        return Err(diagnostics::diagnostic(
+            func,
+            DiagnosticKind::Typing,
+            Default::default(),
+            format!("internal compiler error: {e}"),
+            Some("please report this bug to the Hypersonic developers".into()),
+        ));
+    }
+    let annotated_source = annotate::annotate(func, &lowered.annotations);
+    Ok(Compiled {
+        module,
+        ret,
+        annotated_source,
+    })
 }

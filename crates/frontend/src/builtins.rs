@@ -1,0 +1,727 @@
+//! Calls: Python builtins, `math`, NumPy scalar functions, type objects, and
+//! other Python functions.
+
+use hypersonic_ir::{BinaryOp, CmpOp, Const, MathFn, Op, Scalar, Type, UnaryOp, ValueId};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::lower::{FnLower, Value, R};
+use crate::parse::ast;
+use crate::typing;
+
+/// Unary float functions, by their `math` and NumPy names.
+fn unary_math(name: &str) -> Option<MathFn> {
+    use MathFn::*;
+    Some(match name {
+        "sin" => Sin,
+        "cos" => Cos,
+        "tan" => Tan,
+        "asin" | "arcsin" => Asin,
+        "acos" | "arccos" => Acos,
+        "atan" | "arctan" => Atan,
+        "sinh" => Sinh,
+        "cosh" => Cosh,
+        "tanh" => Tanh,
+        "asinh" | "arcsinh" => Asinh,
+        "acosh" | "arccosh" => Acosh,
+        "atanh" | "arctanh" => Atanh,
+        "exp" => Exp,
+        "exp2" => Exp2,
+        "expm1" => Expm1,
+        "log" => Log,
+        "log2" => Log2,
+        "log10" => Log10,
+        "log1p" => Log1p,
+        "sqrt" => Sqrt,
+        "cbrt" => Cbrt,
+        "floor" => Floor,
+        "ceil" => Ceil,
+        "trunc" => Trunc,
+        "rint" => Rint,
+        "fabs" => Fabs,
+        "erf" => Erf,
+        "erfc" => Erfc,
+        "gamma" => Gamma,
+        "lgamma" => Lgamma,
+        _ => return None,
+    })
+}
+
+fn binary_math(name: &str) -> Option<MathFn> {
+    use MathFn::*;
+    Some(match name {
+        "atan2" | "arctan2" => Atan2,
+        "hypot" => Hypot,
+        "fmod" => Fmod,
+        "copysign" => Copysign,
+        "nextafter" => Nextafter,
+        "pow" => Pow,
+        _ => return None,
+    })
+}
+
+impl FnLower<'_, '_> {
+    pub(crate) fn call(&mut self, c: &ast::ExprCall) -> R<Value> {
+        // Methods on values: `z.conjugate()`.
+        if let ast::Expr::Attribute(a) = &*c.func {
+            if a.attr.id.as_str() == "conjugate" {
+                let v = self.expr(&a.value)?;
+                return match v {
+                    Value::V(v, Type::Scalar(s)) => {
+                        self.expect_args(c, 0, 0, "conjugate")?;
+                        if s.is_complex() {
+                            let comp = Type::Scalar(s.component());
+                            let re = self.b.emit(Op::ComplexReal(v), comp.clone());
+                            let im = self.b.emit(Op::ComplexImag(v), comp.clone());
+                            let nim = self.b.emit(Op::Unary(UnaryOp::Neg, im), comp);
+                            let t = Type::Scalar(s);
+                            Ok(Value::V(self.b.emit(Op::ComplexNew(re, nim), t.clone()), t))
+                        } else {
+                            Ok(Value::V(v, Type::Scalar(s)))
+                        }
+                    }
+                    Value::Unknown => Ok(Value::Unknown),
+                    _ => Err(self.error(
+                        a.attr.range,
+                        "`conjugate()` needs a number",
+                        "call it on a complex number",
+                    )),
+                };
+            }
+        }
+        let callee = self.expr(&c.func)?;
+        match callee {
+            Value::Builtin(name) => self.call_builtin(&name, c),
+            Value::Func(src) => self.call_function(&src, c),
+            Value::Exception(name) => Err(self.unsupported(
+                c.range(),
+                format!("`{name}` can only be used in a `raise` statement"),
+                format!("write `raise {name}(\"message\")`"),
+            )),
+            Value::Unknown => {
+                self.eval_args(c)?;
+                Ok(Value::Unknown)
+            }
+            Value::Module(m) => Err(self.error(
+                c.func.range(),
+                format!("module `{m}` is not callable"),
+                "call a function of the module",
+            )),
+            Value::V(_, t) => Err(self.error(
+                c.func.range(),
+                format!("{} is not callable", typing::describe(&t)),
+                "call a function, or remove the parentheses",
+            )),
+        }
+    }
+
+    fn eval_args(&mut self, c: &ast::ExprCall) -> R<Vec<Value>> {
+        let mut out = vec![];
+        for a in c.arguments.args.iter() {
+            out.push(self.expr(a)?);
+        }
+        Ok(out)
+    }
+
+    fn expect_args(&self, c: &ast::ExprCall, min: usize, max: usize, name: &str) -> R<()> {
+        if let Some(kw) = c.arguments.keywords.first() {
+            return Err(self.unsupported(
+                kw.range,
+                format!("keyword arguments to `{name}` are not supported"),
+                "pass the arguments by position",
+            ));
+        }
+        let n = c.arguments.args.len();
+        if n < min || n > max {
+            let want = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} to {max}")
+            };
+            return Err(self.error(
+                c.range(),
+                format!(
+                    "`{name}` takes {want} argument{} but {n} {} given",
+                    if max == 1 { "" } else { "s" },
+                    if n == 1 { "was" } else { "were" }
+                ),
+                format!("pass {want} argument{}", if max == 1 { "" } else { "s" }),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The scalar arguments of a call; `None` when some type is unknown.
+    fn scalar_args(&mut self, c: &ast::ExprCall, name: &str) -> R<Option<Vec<(ValueId, Scalar)>>> {
+        let vals = self.eval_args(c)?;
+        let mut out = vec![];
+        let mut unknown = false;
+        for (v, e) in vals.into_iter().zip(c.arguments.args.iter()) {
+            match v {
+                Value::V(v, Type::Scalar(s)) => out.push((v, s)),
+                Value::Unknown => unknown = true,
+                Value::V(_, t) => {
+                    return Err(self.error(
+                        e.range(),
+                        format!("`{name}` needs a number, got {}", typing::describe(&t)),
+                        match t {
+                            Type::Array { .. } => {
+                                "apply it to one element at a time, e.g. in a loop over `a[i]`"
+                            }
+                            _ => "pass a number",
+                        },
+                    ))
+                }
+                _ => {
+                    return Err(self.error(
+                        e.range(),
+                        format!("`{name}` needs a number"),
+                        "pass a number",
+                    ))
+                }
+            }
+        }
+        Ok(if unknown { None } else { Some(out) })
+    }
+
+    /// Converts to the float type a math function computes in.
+    fn as_float(
+        &mut self,
+        (v, s): (ValueId, Scalar),
+        name: &str,
+        range: TextRange,
+    ) -> R<(ValueId, Scalar)> {
+        if s.is_complex() {
+            return Err(self.error(
+                range,
+                format!("`{name}` is not supported on complex numbers"),
+                "apply it to the real and imaginary parts, or use `abs(z)`",
+            ));
+        }
+        let t = if s == Scalar::F32 {
+            Scalar::F32
+        } else {
+            Scalar::F64
+        };
+        Ok((self.cast_scalar(v, s, t), t))
+    }
+
+    fn math(&mut self, f: MathFn, args: Vec<ValueId>, t: Scalar) -> Value {
+        let rt = if f.is_predicate() {
+            Type::BOOL
+        } else {
+            Type::Scalar(t)
+        };
+        Value::V(self.b.emit(Op::Math(f, args), rt.clone()), rt)
+    }
+
+    fn call_builtin(&mut self, qual: &str, c: &ast::ExprCall) -> R<Value> {
+        let (module, name) = qual.rsplit_once('.').unwrap_or(("builtins", qual));
+        let range = c.range();
+        // Type objects used as conversion functions.
+        if matches!(module, "numpy" | "hypersonic") {
+            if let Some(to) = Scalar::from_name(name) {
+                return self.convert(c, to, name);
+            }
+        }
+        let display = if module == "builtins" {
+            name.to_string()
+        } else {
+            format!("{module}.{name}")
+        };
+        match (module, name) {
+            ("builtins", "int") => return self.convert(c, Scalar::I64, "int"),
+            ("builtins", "float") => return self.convert(c, Scalar::F64, "float"),
+            ("builtins", "bool") => return self.convert(c, Scalar::Bool, "bool"),
+            ("builtins", "complex") => {
+                self.expect_args(c, 1, 2, "complex")?;
+                let Some(args) = self.scalar_args(c, "complex")? else {
+                    return Ok(Value::Unknown);
+                };
+                let t = Scalar::C128;
+                if args.len() == 1 {
+                    let v = self.cast_scalar(args[0].0, args[0].1, t);
+                    return Ok(Value::V(v, Type::Scalar(t)));
+                }
+                let re = self.as_float(args[0], "complex", range)?;
+                let im = self.as_float(args[1], "complex", range)?;
+                let re = self.cast_scalar(re.0, re.1, Scalar::F64);
+                let im = self.cast_scalar(im.0, im.1, Scalar::F64);
+                return Ok(Value::V(
+                    self.b.emit(Op::ComplexNew(re, im), Type::Scalar(t)),
+                    Type::Scalar(t),
+                ));
+            }
+            ("builtins", "len") => {
+                self.expect_args(c, 1, 1, "len")?;
+                let v = self.expr(&c.arguments.args[0])?;
+                return match v {
+                    Value::Unknown => Ok(Value::Unknown),
+                    Value::V(a, Type::Array { .. }) => Ok(Value::V(
+                        self.b.emit(Op::ArrayDim(a, 0), Type::I64),
+                        Type::I64,
+                    )),
+                    Value::V(_, Type::Tuple(items)) => {
+                        Ok(Value::V(self.int(items.len() as i64), Type::I64))
+                    }
+                    Value::V(_, t) => Err(self.error(
+                        c.arguments.args[0].range(),
+                        format!("{} has no length", typing::describe(&t)),
+                        "call `len` on an array or a tuple",
+                    )),
+                    _ => Err(self.error(
+                        range,
+                        "`len` needs an array or a tuple",
+                        "pass an array or a tuple",
+                    )),
+                };
+            }
+            ("builtins", "range" | "enumerate") | ("numba" | "hypersonic", "prange") => {
+                return Err(self.unsupported(
+                    range,
+                    format!("`{name}` can only be used as the iterable of a `for` loop"),
+                    format!("write `for i in {name}(...):`"),
+                ))
+            }
+            ("builtins", "min" | "max") => return self.min_max(c, name == "min"),
+            ("builtins", "abs") | ("numpy", "abs" | "absolute") => {
+                self.expect_args(c, 1, 1, &display)?;
+                let Some(args) = self.scalar_args(c, &display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (v, s) = args[0];
+                if s.is_complex() {
+                    let comp = s.component();
+                    let re = self.b.emit(Op::ComplexReal(v), Type::Scalar(comp));
+                    let im = self.b.emit(Op::ComplexImag(v), Type::Scalar(comp));
+                    return Ok(self.math(MathFn::Hypot, vec![re, im], comp));
+                }
+                let s2 = if s == Scalar::Bool { Scalar::I64 } else { s };
+                let v = self.cast_scalar(v, s, s2);
+                if s2.is_unsigned_int() {
+                    return Ok(Value::V(v, Type::Scalar(s2)));
+                }
+                return Ok(Value::V(
+                    self.b.emit(Op::Unary(UnaryOp::Abs, v), Type::Scalar(s2)),
+                    Type::Scalar(s2),
+                ));
+            }
+            ("builtins", "round") => {
+                self.expect_args(c, 1, 2, "round")?;
+                let Some(args) = self.scalar_args(c, "round")? else {
+                    return Ok(Value::Unknown);
+                };
+                let (v, s) = args[0];
+                if s.is_int() || s == Scalar::Bool {
+                    let v = self.cast_scalar(v, s, Scalar::I64);
+                    return Ok(Value::V(v, Type::I64));
+                }
+                let (x, t) = self.as_float(args[0], "round", range)?;
+                if args.len() == 1 {
+                    let r = self
+                        .b
+                        .emit(Op::Math(MathFn::Rint, vec![x]), Type::Scalar(t));
+                    let i = self.cast_scalar(r, t, Scalar::I64);
+                    return Ok(Value::V(i, Type::I64));
+                }
+                let (n, ns) = args[1];
+                if !(ns.is_int() || ns == Scalar::Bool) {
+                    return Err(self.error(
+                        c.arguments.args[1].range(),
+                        "the number of digits must be an integer",
+                        "pass an integer",
+                    ));
+                }
+                let nf = self.cast_scalar(n, ns, t);
+                let ten = self.num(t, 10.0);
+                let p = self
+                    .b
+                    .emit(Op::Math(MathFn::Pow, vec![ten, nf]), Type::Scalar(t));
+                let y = self
+                    .b
+                    .emit(Op::Binary(BinaryOp::Mul, x, p), Type::Scalar(t));
+                let r = self
+                    .b
+                    .emit(Op::Math(MathFn::Rint, vec![y]), Type::Scalar(t));
+                let q = self
+                    .b
+                    .emit(Op::Binary(BinaryOp::Div, r, p), Type::Scalar(t));
+                return Ok(Value::V(q, Type::Scalar(t)));
+            }
+            ("builtins", "pow") | ("numpy", "power") | ("numpy", "float_power") => {
+                self.expect_args(c, 2, 2, &display)?;
+                let Some(args) = self.scalar_args(c, &display)? else {
+                    return Ok(Value::Unknown);
+                };
+                if name == "float_power" {
+                    let a = self.as_float(args[0], name, range)?;
+                    let b = self.as_float(args[1], name, range)?;
+                    let a = self.cast_scalar(a.0, a.1, Scalar::F64);
+                    let b = self.cast_scalar(b.0, b.1, Scalar::F64);
+                    return Ok(self.math(MathFn::Pow, vec![a, b], Scalar::F64));
+                }
+                return self.binop_scalars(ast::Operator::Pow, args[0], args[1], range);
+            }
+            ("builtins", "divmod") => {
+                self.expect_args(c, 2, 2, "divmod")?;
+                let Some(args) = self.scalar_args(c, "divmod")? else {
+                    return Ok(Value::Unknown);
+                };
+                let q = self.binop_scalars(ast::Operator::FloorDiv, args[0], args[1], range)?;
+                let r = self.binop_scalars(ast::Operator::Mod, args[0], args[1], range)?;
+                if let (Value::V(q, tq), Value::V(r, tr)) = (q, r) {
+                    let t = Type::Tuple(vec![tq, tr]);
+                    return Ok(Value::V(
+                        self.b.emit(Op::MakeTuple(vec![q, r]), t.clone()),
+                        t,
+                    ));
+                }
+                return Ok(Value::Unknown);
+            }
+            _ => {}
+        }
+        if !matches!(module, "math" | "numpy") {
+            return Err(self.unsupported(
+                c.func.range(),
+                format!("`{display}` is not supported in compiled code"),
+                "use Python builtins, `math` and NumPy scalar functions, or a function of your own",
+            ));
+        }
+        self.math_call(module, name, &display, c)
+    }
+
+    fn math_call(
+        &mut self,
+        module: &str,
+        name: &str,
+        display: &str,
+        c: &ast::ExprCall,
+    ) -> R<Value> {
+        let range = c.range();
+        let np = module == "numpy";
+        let unknown_fn = || {
+            (
+                format!("`{display}` is not supported in compiled code"),
+                "use a `math` or NumPy scalar function such as `math.sin` or `np.arctan`"
+                    .to_string(),
+            )
+        };
+        // math.floor/ceil/trunc give Python ints.
+        if !np && matches!(name, "floor" | "ceil" | "trunc") {
+            self.expect_args(c, 1, 1, display)?;
+            let Some(args) = self.scalar_args(c, display)? else {
+                return Ok(Value::Unknown);
+            };
+            let (v, s) = args[0];
+            if s.is_int() || s == Scalar::Bool {
+                return Ok(Value::V(self.cast_scalar(v, s, Scalar::I64), Type::I64));
+            }
+            let (x, t) = self.as_float(args[0], display, range)?;
+            let f = unary_math(name).unwrap_or(MathFn::Floor);
+            let r = self.b.emit(Op::Math(f, vec![x]), Type::Scalar(t));
+            return Ok(Value::V(self.cast_scalar(r, t, Scalar::I64), Type::I64));
+        }
+        if matches!(name, "isnan" | "isinf" | "isfinite") {
+            self.expect_args(c, 1, 1, display)?;
+            let Some(args) = self.scalar_args(c, display)? else {
+                return Ok(Value::Unknown);
+            };
+            let (v, s) = args[0];
+            if s.is_int() || s == Scalar::Bool {
+                let r = name == "isfinite";
+                return Ok(Value::V(self.konst(Const::Bool(r), Type::BOOL), Type::BOOL));
+            }
+            let (x, t) = self.as_float((v, s), display, range)?;
+            let f = match name {
+                "isnan" => MathFn::IsNan,
+                "isinf" => MathFn::IsInf,
+                _ => MathFn::IsFinite,
+            };
+            return Ok(self.math(f, vec![x], t));
+        }
+        if name == "log" && !np && c.arguments.args.len() == 2 {
+            let Some(args) = self.scalar_args(c, display)? else {
+                return Ok(Value::Unknown);
+            };
+            let (x, tx) = self.as_float(args[0], display, range)?;
+            let (b, tb) = self.as_float(args[1], display, range)?;
+            let t = if tx == Scalar::F32 && tb == Scalar::F32 {
+                Scalar::F32
+            } else {
+                Scalar::F64
+            };
+            let x = self.cast_scalar(x, tx, t);
+            let b = self.cast_scalar(b, tb, t);
+            let lx = self.b.emit(Op::Math(MathFn::Log, vec![x]), Type::Scalar(t));
+            let lb = self.b.emit(Op::Math(MathFn::Log, vec![b]), Type::Scalar(t));
+            return Ok(Value::V(
+                self.b
+                    .emit(Op::Binary(BinaryOp::Div, lx, lb), Type::Scalar(t)),
+                Type::Scalar(t),
+            ));
+        }
+        if let Some(f) = unary_math(name) {
+            if np && matches!(name, "gamma" | "lgamma" | "erf" | "erfc") {
+                let (m, h) = unknown_fn();
+                return Err(self.unsupported(c.func.range(), m, h));
+            }
+            self.expect_args(c, 1, 1, display)?;
+            let Some(args) = self.scalar_args(c, display)? else {
+                return Ok(Value::Unknown);
+            };
+            let (x, t) = self.as_float(args[0], display, range)?;
+            return Ok(self.math(f, vec![x], t));
+        }
+        if let Some(f) = binary_math(name) {
+            if name == "pow" && np {
+                let (m, h) = unknown_fn();
+                return Err(self.unsupported(c.func.range(), m, h));
+            }
+            self.expect_args(c, 2, 2, display)?;
+            let Some(args) = self.scalar_args(c, display)? else {
+                return Ok(Value::Unknown);
+            };
+            let (a, ta) = self.as_float(args[0], display, range)?;
+            let (b, tb) = self.as_float(args[1], display, range)?;
+            let t = if ta == Scalar::F32 && tb == Scalar::F32 {
+                Scalar::F32
+            } else {
+                Scalar::F64
+            };
+            let a = self.cast_scalar(a, ta, t);
+            let b = self.cast_scalar(b, tb, t);
+            return Ok(self.math(f, vec![a, b], t));
+        }
+        match name {
+            "ldexp" => {
+                self.expect_args(c, 2, 2, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (x, t) = self.as_float(args[0], display, range)?;
+                let (n, ns) = args[1];
+                if !(ns.is_int() || ns == Scalar::Bool) {
+                    return Err(self.error(
+                        c.arguments.args[1].range(),
+                        "the exponent of `ldexp` must be an integer",
+                        "pass an integer",
+                    ));
+                }
+                let n = self.cast_scalar(n, ns, Scalar::I32);
+                Ok(self.math(MathFn::Ldexp, vec![x, n], t))
+            }
+            "degrees" | "rad2deg" | "radians" | "deg2rad" => {
+                self.expect_args(c, 1, 1, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (x, t) = self.as_float(args[0], display, range)?;
+                let k = if matches!(name, "degrees" | "rad2deg") {
+                    180.0 / std::f64::consts::PI
+                } else {
+                    std::f64::consts::PI / 180.0
+                };
+                let k = self.num(t, k);
+                Ok(Value::V(
+                    self.b
+                        .emit(Op::Binary(BinaryOp::Mul, x, k), Type::Scalar(t)),
+                    Type::Scalar(t),
+                ))
+            }
+            "minimum" | "maximum" | "fmin" | "fmax" if np => {
+                self.expect_args(c, 2, 2, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let t = typing::compare(args[0].1, args[1].1);
+                let a = self.cast_scalar(args[0].0, args[0].1, t);
+                let b = self.cast_scalar(args[1].0, args[1].1, t);
+                if t.is_complex() {
+                    return Err(self.error(
+                        range,
+                        format!("`{display}` is not supported on complex numbers"),
+                        "compare the real parts",
+                    ));
+                }
+                let op = if name.ends_with("min") || name == "minimum" {
+                    BinaryOp::Min
+                } else {
+                    BinaryOp::Max
+                };
+                Ok(Value::V(
+                    self.b.emit(Op::Binary(op, a, b), Type::Scalar(t)),
+                    Type::Scalar(t),
+                ))
+            }
+            "square" if np => {
+                self.expect_args(c, 1, 1, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (v, s) = args[0];
+                let s2 = if s == Scalar::Bool { Scalar::I64 } else { s };
+                let v = self.cast_scalar(v, s, s2);
+                if s2.is_complex() {
+                    let r = self.complex_mul(v, v, s2);
+                    return Ok(Value::V(r, Type::Scalar(s2)));
+                }
+                Ok(Value::V(
+                    self.b
+                        .emit(Op::Binary(BinaryOp::Mul, v, v), Type::Scalar(s2)),
+                    Type::Scalar(s2),
+                ))
+            }
+            "reciprocal" if np => {
+                self.expect_args(c, 1, 1, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (v, s) = args[0];
+                if s.is_int() || s == Scalar::Bool {
+                    let s2 = if s == Scalar::Bool { Scalar::I64 } else { s };
+                    let v = self.cast_scalar(v, s, s2);
+                    let one = self.num(s2, 1.0);
+                    return Ok(Value::V(
+                        self.b
+                            .emit(Op::Binary(BinaryOp::FloorDiv, one, v), Type::Scalar(s2)),
+                        Type::Scalar(s2),
+                    ));
+                }
+                let (x, t) = self.as_float((v, s), display, range)?;
+                let one = self.num(t, 1.0);
+                Ok(Value::V(
+                    self.b
+                        .emit(Op::Binary(BinaryOp::Div, one, x), Type::Scalar(t)),
+                    Type::Scalar(t),
+                ))
+            }
+            "sign" if np => {
+                self.expect_args(c, 1, 1, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (v, s) = args[0];
+                let s2 = if s == Scalar::Bool { Scalar::I64 } else { s };
+                if s2.is_complex() {
+                    return Err(self.error(
+                        range,
+                        "`numpy.sign` is not supported on complex numbers",
+                        "use the real part",
+                    ));
+                }
+                let v = self.cast_scalar(v, s, s2);
+                let z = self.zero(s2);
+                let one = self.num(s2, 1.0);
+                let m1 = if s2.is_unsigned_int() {
+                    z
+                } else {
+                    self.num(s2, -1.0)
+                };
+                let pos = self.cmp(CmpOp::Gt, v, z);
+                let neg = self.cmp(CmpOp::Lt, v, z);
+                let t = Type::Scalar(s2);
+                // Zero and NaN give themselves.
+                let inner = self.b.emit(Op::Select(neg, m1, v), t.clone());
+                Ok(Value::V(
+                    self.b.emit(Op::Select(pos, one, inner), t.clone()),
+                    t,
+                ))
+            }
+            _ => {
+                let (m, h) = unknown_fn();
+                Err(self.unsupported(c.func.range(), m, h))
+            }
+        }
+    }
+
+    fn convert(&mut self, c: &ast::ExprCall, to: Scalar, name: &str) -> R<Value> {
+        self.expect_args(c, 0, 1, name)?;
+        if c.arguments.args.is_empty() {
+            return Ok(Value::V(self.zero(to), Type::Scalar(to)));
+        }
+        if to == Scalar::Bool {
+            let v = self.expr(&c.arguments.args[0])?;
+            if let Value::Unknown = v {
+                return Ok(Value::Unknown);
+            }
+            let b = self.truthy(v, c.arguments.args[0].range())?;
+            return Ok(Value::V(b, Type::BOOL));
+        }
+        let Some(args) = self.scalar_args(c, name)? else {
+            return Ok(Value::Unknown);
+        };
+        let (v, s) = args[0];
+        if s.is_complex() && !to.is_complex() {
+            return Err(self.error(
+                c.arguments.args[0].range(),
+                format!("cannot convert a complex number with `{name}`"),
+                "take `.real` or `abs(z)` first",
+            ));
+        }
+        Ok(Value::V(self.cast_scalar(v, s, to), Type::Scalar(to)))
+    }
+
+    fn min_max(&mut self, c: &ast::ExprCall, is_min: bool) -> R<Value> {
+        let name = if is_min { "min" } else { "max" };
+        if !c.arguments.keywords.is_empty() || c.arguments.args.is_empty() {
+            return Err(self.error(
+                c.range(),
+                format!("`{name}` needs two or more numbers, or one tuple"),
+                format!("write `{name}(a, b)` or `{name}(t)`"),
+            ));
+        }
+        let mut items: Vec<(ValueId, Scalar)> = vec![];
+        if c.arguments.args.len() == 1 {
+            let v = self.expr(&c.arguments.args[0])?;
+            match v {
+                Value::Unknown => return Ok(Value::Unknown),
+                Value::V(t, Type::Tuple(tys))
+                    if !tys.is_empty() && tys.iter().all(|t| t.is_scalar()) =>
+                {
+                    for (i, ty) in tys.iter().enumerate() {
+                        let x = self.b.emit(Op::TupleGet(t, i as u32), ty.clone());
+                        items.push((x, ty.scalar().unwrap_or(Scalar::I64)));
+                    }
+                }
+                Value::V(_, t) => {
+                    return Err(self.error(
+                        c.arguments.args[0].range(),
+                        format!("`{name}` of {} is not supported", typing::describe(&t)),
+                        "pass two or more numbers, or a tuple of numbers, or loop over the array"
+                            .to_string(),
+                    ))
+                }
+                _ => {
+                    return Err(self.error(
+                        c.range(),
+                        format!("`{name}` needs numbers"),
+                        "pass numbers",
+                    ))
+                }
+            }
+        } else {
+            let Some(args) = self.scalar_args(c, name)? else {
+                return Ok(Value::Unknown);
+            };
+            items = args;
+        }
+        let mut t = items[0].1;
+        for (_, s) in &items[1..] {
+            t = typing::compare(t, *s);
+        }
+        if t.is_complex() {
+            return Err(self.error(
+                c.range(),
+                format!("`{name}` is not defined for complex numbers"),
+                "compare `abs(z)` instead",
+            ));
+        }
+        let mut acc = self.cast_scalar(items[0].0, items[0].1, t);
+        for (v, s) in &items[1..] {
+            let x = self.cast_scalar(*v, *s, t);
+            // Python keeps the first of equal (or unordered) values.
+            let better = self.cmp(if is_min { CmpOp::Lt } else { CmpOp::Gt }, x, acc);
+            acc = self.b.emit(Op::Select(better, x, acc), Type::Scalar(t));
+        }
+        Ok(Value::V(acc, Type::Scalar(t)))
+    }
+}
