@@ -41,7 +41,10 @@ impl FnLower<'_, '_> {
             E::BinOp(b) => {
                 let l = self.expr(&b.left)?;
                 let r = self.expr(&b.right)?;
-                self.binop(b.op, l, r, b.range)
+                self.pow_const = const_int(&b.right);
+                let v = self.binop(b.op, l, r, b.range);
+                self.pow_const = None;
+                v
             }
             E::UnaryOp(u) => self.unary(u),
             E::BoolOp(b) => self.bool_op(b),
@@ -266,6 +269,17 @@ impl FnLower<'_, '_> {
                 ))
             }
         };
+        // `z ** k` with a small integer constant: repeated multiplication.
+        if op == O::Pow && t.is_complex() && (sb.is_int() || sb == Scalar::Bool) {
+            if let Some(k) = self.pow_const.take().filter(|k| (0..=64).contains(k)) {
+                let z = self.cast_scalar(a, sa, t);
+                let mut acc = self.num(t, 1.0);
+                for _ in 0..k {
+                    acc = self.complex_mul(acc, z, t);
+                }
+                return Ok(Value::V(acc, Type::Scalar(t)));
+            }
+        }
         let x = self.cast_scalar(a, sa, t);
         let y = self.cast_scalar(b, sb, t);
         let ty = Type::Scalar(t);

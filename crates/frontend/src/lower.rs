@@ -266,6 +266,8 @@ pub(crate) struct FnLower<'c, 'e> {
     dep_unknown: bool,
     /// Names assigned on some path before the current point (loops count their whole body).
     maybe_assigned: HashSet<String>,
+    /// The right operand of the binary operation being lowered, when it is an integer literal.
+    pub(crate) pow_const: Option<i64>,
     loops: Vec<LoopCtx>,
     deps: HashSet<SpecKey>,
     annotations: BTreeMap<usize, Vec<(String, Type)>>,
@@ -302,6 +304,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
             saw_unknown: false,
             dep_unknown: false,
             maybe_assigned: HashSet::new(),
+            pow_const: None,
             loops: Vec::new(),
             deps: HashSet::new(),
             annotations: BTreeMap::new(),
@@ -1376,37 +1379,19 @@ impl<'c, 'e> FnLower<'c, 'e> {
     fn for_stmt(&mut self, f: &ast::StmtFor) -> R<bool> {
         use ast::Expr as E;
         collect_assigned(&f.body, &mut self.maybe_assigned);
-        let off = f.range.start().to_usize();
         if let E::Call(call) = &*f.iter {
-            if let E::Name(n) = &*call.func {
-                let name = n.id.as_str();
-                let is_builtin = |s: &mut Self, want: &str| -> R<bool> {
-                    if s.local_names.contains(want) {
-                        return Ok(false);
-                    }
-                    Ok(match s.ctx.env.resolve(s.func, want) {
-                        None => true,
-                        Some(Global::Builtin(b)) => b == format!("builtins.{want}"),
-                        _ => false,
-                    })
-                };
-                if (name == "range" || name == "prange") && is_builtin(self, name)? {
-                    return self.for_range(f, call);
-                }
-                if name == "enumerate" && is_builtin(self, name)? {
-                    return self.for_enumerate(f, call);
-                }
-            }
-            if let E::Attribute(a) = &*call.func {
-                if a.attr.id.as_str() == "prange" || a.attr.id.as_str() == "range" {
-                    if let Value::Module(_) = self.expr(&a.value)? {
-                        return self.for_range(f, call);
+            if matches!(&*call.func, E::Name(_) | E::Attribute(_)) {
+                if let Value::Builtin(q) = self.expr(&call.func)? {
+                    match q.as_str() {
+                        "builtins.range" | "numba.prange" | "hypersonic.prange"
+                        | "numpy.arange" => return self.for_range(f, call),
+                        "builtins.enumerate" => return self.for_enumerate(f, call),
+                        _ => {}
                     }
                 }
             }
         }
         let it = self.expr(&f.iter)?;
-        let _ = off;
         self.for_sequence(f, it, None)
     }
 

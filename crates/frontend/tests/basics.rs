@@ -241,3 +241,96 @@ fn runtime_step_and_tuple_index() {
         ],
     );
 }
+
+#[test]
+fn error_models_and_boundscheck() {
+    use hypersonic_frontend::{compile, ErrorModel, Options};
+    let text = "def f(a, x, y):
+    return a[x] / y + x // y
+";
+    let args = [arr(Scalar::F64, 1), Type::I64, Type::I64];
+    let py = compile(&src(1, text), &args, None, &env(), &Options::default()).unwrap();
+    assert!(py
+        .module
+        .exceptions
+        .iter()
+        .any(|e| e.class == "ZeroDivisionError"));
+    assert!(!py.module.exceptions.iter().any(|e| e.class == "IndexError"));
+    let np = compile(
+        &src(1, text),
+        &args,
+        None,
+        &env(),
+        &Options {
+            error_model: ErrorModel::Numpy,
+            boundscheck: true,
+        },
+    )
+    .unwrap();
+    assert!(!np
+        .module
+        .exceptions
+        .iter()
+        .any(|e| e.class == "ZeroDivisionError"));
+    assert!(np.module.exceptions.iter().any(|e| e.class == "IndexError"));
+}
+
+#[test]
+fn eager_return_type() {
+    use hypersonic_frontend::{compile, Options};
+    let text = "def f(x):\n    return x * 2\n";
+    let c = compile(
+        &src(1, text),
+        &[Type::I64],
+        Some(&Type::F64),
+        &env(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(c.ret, Type::F64);
+    assert_eq!(c.module.function(c.module.entry).ret, Type::F64);
+}
+
+#[test]
+fn complex_ops_and_annotations() {
+    let c = ok(
+        "def f(z, w):
+    a = z * w + z / w - z ** 2
+    b = a.real + a.imag + abs(a.conjugate())
+    e = z == w
+    return b, e
+",
+        &[Type::Scalar(Scalar::C128), Type::Scalar(Scalar::C64)],
+    );
+    assert!(
+        c.annotated_source.contains("a: complex128"),
+        "{}",
+        c.annotated_source
+    );
+    assert!(
+        c.annotated_source.contains("b: float64"),
+        "{}",
+        c.annotated_source
+    );
+}
+
+#[test]
+fn math_and_numpy_calls() {
+    ok(
+        "def f(x, y, i):
+    r = math.sin(x) + math.log(x, 2) + math.atan2(x, y) + math.hypot(x, i) + math.ldexp(x, i)
+    r += np.exp2(x) + np.sign(x) + np.minimum(x, i) + np.square(i) + np.deg2rad(x)
+    r += math.pi + np.inf * 0 + math.degrees(i) + np.rint(x) + np.power(x, 2)
+    k = math.floor(x) + math.ceil(y) + math.trunc(x) + pow(i, 3) + abs(i)
+    q, m = divmod(i, 7)
+    b = math.isnan(x) or np.isfinite(y)
+    s = np.sqrt(y) + np.float64(i) + float(i) + int(x) + complex(x, y).real
+    return r, k, q, m, b, s, round(x, 2)
+",
+        &[
+            Type::Scalar(Scalar::F32),
+            Type::F64,
+            Type::Scalar(Scalar::I32),
+        ],
+    );
+}
