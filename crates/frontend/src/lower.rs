@@ -1562,6 +1562,11 @@ impl<'c, 'e> FnLower<'c, 'e> {
             }
             _ => (seq, ty),
         };
+        if matches!(&ty, Type::Tuple(items) if items.is_empty()) {
+            // Nothing to iterate over: the body never runs.
+            self.assign_target(&f.target, Value::Unknown)?;
+            return Ok(false);
+        }
         let len = match &ty {
             Type::Array { .. } => self.b.emit(Op::ArrayDim(seq, 0), Type::I64),
             Type::Tuple(items) => self.int(items.len() as i64),

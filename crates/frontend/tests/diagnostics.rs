@@ -105,3 +105,44 @@ fn col_offset() {
         d.rendered
     );
 }
+
+#[test]
+fn mixed_returns() {
+    let d = err("def f(x):\n    if x > 0:\n        return 1\n", &[Type::I64]);
+    assert!(d.message.contains("nothing on others"), "{}", d.rendered);
+    let d = err(
+        "def f(x):\n    if x > 0:\n        return\n    return 2\n",
+        &[Type::I64],
+    );
+    assert!(
+        d.message.contains("nothing on other paths") || d.message.contains("nothing on others"),
+        "{}",
+        d.rendered
+    );
+}
+
+#[test]
+fn wrong_argument_count_to_user_function() {
+    let g = "def g(a, b):\n    return a + b\n";
+    let mut e = env();
+    e.0.insert("g".into(), hypersonic_frontend::Global::Function(src(5, g)));
+    let d = compile_with(&e, "def f(x):\n    return g(x, x, x)\n", &[Type::I64]).unwrap_err();
+    assert!(
+        d.message.contains("takes 2 arguments but 3 were given"),
+        "{}",
+        d.rendered
+    );
+    assert_eq!((d.line, d.col), (11, 12));
+}
+
+#[test]
+fn error_inside_callee_points_into_callee() {
+    let mut g = src(5, "def g(a):\n    return a + undefined_thing\n");
+    g.filename = "/other/mod.py".into();
+    g.first_line = 40;
+    let mut e = env();
+    e.0.insert("g".into(), hypersonic_frontend::Global::Function(g));
+    let d = compile_with(&e, "def f(x):\n    return g(x)\n", &[Type::I64]).unwrap_err();
+    assert_eq!(d.filename, "/other/mod.py");
+    assert_eq!(d.line, 41);
+}
