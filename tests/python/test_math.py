@@ -252,9 +252,19 @@ def test_numpy_binary():
         check(f, float(y), float(x), cfunc=cf, rtol=1e-13)
 
 
-def test_numpy_on_complex_scalars():
+def test_complex_scalar_attributes_and_abs():
     def f(z):
-        return np.exp(z), np.abs(z), np.sqrt(z), abs(z), z.real, z.imag, z.conjugate()
+        return abs(z), z.real, z.imag, z.conjugate()
+
+    cf = njit(f)
+    r = rng(47)
+    for re, im in zip(r.uniform(-3, 3, 15), r.uniform(-3, 3, 15)):
+        check(f, complex(re, im), cfunc=cf, rtol=1e-13)
+
+
+def test_numpy_functions_on_complex_scalars():
+    def f(z):
+        return np.exp(z), np.abs(z), np.sqrt(z)
 
     cf = njit(f)
     r = rng(47)

@@ -100,12 +100,17 @@ def test_python_scalars():
     check(f, -(2**62), -0.0, 0j, False)
 
 
-def test_none():
+def test_none_argument_tested_with_is():
     def maybe_add(a, b):
         if b is None:
             return a
         return a + b
 
+    check(maybe_add, 5, None)
+    check(maybe_add, 5, 6)
+
+
+def test_none_returns():
     def returns_none(a):
         a[0] = 1.0
         return None
@@ -113,8 +118,6 @@ def test_none():
     def no_return(a):
         a[0] = 2.0
 
-    check(maybe_add, 5, None)
-    check(maybe_add, 5, 6)
     a = np.zeros(3)
     check(returns_none, a)
     check(no_return, a)
@@ -152,13 +155,21 @@ def test_heterogeneous_tuple_argument():
     check(f, (True, 4, -1.5))
 
 
-def test_tuple_equality_and_indexing_in_loops():
+def test_tuple_indexing_in_loops():
     def f(t, u):
-        same = t == u
         s = 0
         for i in range(len(t)):
             s += t[i] * u[i]
-        return same, s
+        return s
+
+    cf = njit(f)
+    check(f, (1, 2, 3), (1, 2, 3), cfunc=cf)
+    check(f, (1, 2, 3), (3, -2, 1), cfunc=cf)
+
+
+def test_tuple_comparison():
+    def f(t, u):
+        return t == u, t != u
 
     cf = njit(f)
     check(f, (1, 2, 3), (1, 2, 3), cfunc=cf)
