@@ -35,17 +35,28 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         Ok(self.b.build_extract_value(shape, k as u32, "shape")?)
     }
 
+    /// The stride as NumPy reports it (`a.strides[k]`), read from the array.
     pub(crate) fn array_stride(&mut self, a: ValueId, k: u8) -> R<IntValue<'ctx>> {
-        let (arr, dtype, ndim) = self.array_of(a)?;
+        let (arr, _, ndim) = self.array_of(a)?;
         self.check_axis(ndim, k)?;
-        if self.ty(a).contiguous_axis() == Some(k) {
-            return Ok(self.m.ctx.i64_type().const_int(dtype.size() as u64, false));
-        }
         let strides = self.b.build_extract_value(arr, 2, "")?.into_array_value();
         Ok(self
             .b
             .build_extract_value(strides, k as u32, "stride")?
             .into_int_value())
+    }
+
+    /// The stride to address elements with: the element size as a constant on
+    /// the contiguous axis of a C or F array, so that loops vectorise. (NumPy may
+    /// store any stride for an axis of length 1 in a contiguous array, so this is
+    /// not always what `a.strides` says, but it addresses the same elements.)
+    fn addressing_stride(&mut self, a: ValueId, k: u8) -> R<IntValue<'ctx>> {
+        let (_, dtype, ndim) = self.array_of(a)?;
+        self.check_axis(ndim, k)?;
+        if self.ty(a).contiguous_axis() == Some(k) {
+            return Ok(self.m.ctx.i64_type().const_int(dtype.size() as u64, false));
+        }
+        self.array_stride(a, k)
     }
 
     /// The data pointer advanced by `Σ indices[k] * stride[k]` over the first axes.
@@ -60,7 +71,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             .into_pointer_value();
         let mut offset: Option<IntValue<'ctx>> = None;
         for (k, i) in indices.iter().enumerate() {
-            let stride = self.array_stride(a, k as u8)?;
+            let stride = self.addressing_stride(a, k as u8)?;
             let idx = self.v(*i)?.into_int_value();
             // Indices are in bounds, so no product or sum overflows.
             let term = self.b.build_int_nsw_mul(idx, stride, "")?;
