@@ -468,6 +468,11 @@ impl FnLower<'_, '_> {
             let Some(args) = self.scalar_args(c, display)? else {
                 return Ok(Value::Unknown);
             };
+            if np && args[0].1.is_complex() {
+                if let Some(v) = self.complex_unary(name, args[0].0, args[0].1) {
+                    return Ok(v);
+                }
+            }
             let (x, t) = self.as_float(args[0], display, range)?;
             return Ok(self.math(f, vec![x], t));
         }
@@ -492,6 +497,55 @@ impl FnLower<'_, '_> {
             return Ok(self.math(f, vec![a, b], t));
         }
         match name {
+            "frexp" => {
+                self.expect_args(c, 1, 1, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (x, t) = self.as_float(args[0], display, range)?;
+                // NumPy gives an int32 exponent, `math` a Python int.
+                let et = if np { Scalar::I32 } else { Scalar::I64 };
+                let (m, e) = self.frexp(x, t, et);
+                let ty = Type::Tuple(vec![Type::Scalar(t), Type::Scalar(et)]);
+                Ok(Value::V(
+                    self.b.emit(Op::MakeTuple(vec![m, e]), ty.clone()),
+                    ty,
+                ))
+            }
+            "modf" => {
+                self.expect_args(c, 1, 1, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (x, t) = self.as_float(args[0], display, range)?;
+                let ft = Type::Scalar(t);
+                let tr = self.b.emit(Op::Math(MathFn::Trunc, vec![x]), ft.clone());
+                let inf = self.b.emit(Op::Math(MathFn::IsInf, vec![x]), Type::BOOL);
+                let d = self.fbin(BinaryOp::Sub, x, tr, t);
+                let z = self.zero(t);
+                let d = self.b.emit(Op::Select(inf, z, d), ft.clone());
+                // The fractional part keeps the sign of `x` (also for -0.0 and -inf).
+                let fr = self
+                    .b
+                    .emit(Op::Math(MathFn::Copysign, vec![d, x]), ft.clone());
+                let ty = Type::Tuple(vec![ft.clone(), ft]);
+                Ok(Value::V(
+                    self.b.emit(Op::MakeTuple(vec![fr, tr]), ty.clone()),
+                    ty,
+                ))
+            }
+            "remainder" if !np => {
+                self.expect_args(c, 2, 2, display)?;
+                let Some(args) = self.scalar_args(c, display)? else {
+                    return Ok(Value::Unknown);
+                };
+                let (a, ta) = self.as_float(args[0], display, range)?;
+                let (b, tb) = self.as_float(args[1], display, range)?;
+                let a = self.cast_scalar(a, ta, Scalar::F64);
+                let b = self.cast_scalar(b, tb, Scalar::F64);
+                let r = self.ieee_remainder(a, b, range);
+                Ok(Value::V(r, Type::F64))
+            }
             "ldexp" => {
                 self.expect_args(c, 2, 2, display)?;
                 let Some(args) = self.scalar_args(c, display)? else {
@@ -631,6 +685,246 @@ impl FnLower<'_, '_> {
                 Err(self.unsupported(c.func.range(), m, h))
             }
         }
+    }
+
+    /// NumPy's elementary functions on a complex scalar, from real operations.
+    /// `None` for functions without a complex version here.
+    fn complex_unary(&mut self, name: &str, z: ValueId, s: Scalar) -> Option<Value> {
+        use MathFn as M;
+        let c = s.component();
+        let (a, b) = self.parts(z, s);
+        let mk = |me: &mut Self, re: ValueId, im: ValueId| {
+            let t = Type::Scalar(s);
+            Value::V(me.b.emit(Op::ComplexNew(re, im), t.clone()), t)
+        };
+        Some(match name {
+            "exp" => {
+                let ea = self.fmath(M::Exp, vec![a], c);
+                let cb = self.fmath(M::Cos, vec![b], c);
+                let sb = self.fmath(M::Sin, vec![b], c);
+                let re = self.fbin(BinaryOp::Mul, ea, cb, c);
+                let im = self.fbin(BinaryOp::Mul, ea, sb, c);
+                // exp(x + 0j) is exactly real.
+                let z0 = self.zero(c);
+                let b0 = self.cmp(CmpOp::Eq, b, z0);
+                let im = self.b.emit(Op::Select(b0, b, im), Type::Scalar(c));
+                mk(self, re, im)
+            }
+            "log" | "log2" | "log10" => {
+                let r = self.fmath(M::Hypot, vec![a, b], c);
+                let re = self.fmath(M::Log, vec![r], c);
+                let im = self.fmath(M::Atan2, vec![b, a], c);
+                if name == "log" {
+                    mk(self, re, im)
+                } else {
+                    let k = if name == "log2" {
+                        std::f64::consts::LOG2_E
+                    } else {
+                        std::f64::consts::LOG10_E
+                    };
+                    let k = self.num(c, k);
+                    let re = self.fbin(BinaryOp::Mul, re, k, c);
+                    let im = self.fbin(BinaryOp::Mul, im, k, c);
+                    mk(self, re, im)
+                }
+            }
+            "sqrt" => {
+                // t = sqrt((|a| + |z|) / 2); a >= 0: (t, b / 2t), else (|b| / 2t, ±t).
+                let r = self.fmath(M::Hypot, vec![a, b], c);
+                let aa = self.fmath(M::Fabs, vec![a], c);
+                let sum = self.fbin(BinaryOp::Add, aa, r, c);
+                let half = self.num(c, 0.5);
+                let h = self.fbin(BinaryOp::Mul, sum, half, c);
+                let t = self.fmath(M::Sqrt, vec![h], c);
+                let two = self.num(c, 2.0);
+                let t2 = self.fbin(BinaryOp::Mul, t, two, c);
+                let q = self.fbin(BinaryOp::Div, b, t2, c);
+                let ab = self.fmath(M::Fabs, vec![b], c);
+                let qa = self.fbin(BinaryOp::Div, ab, t2, c);
+                let st = self.fmath(M::Copysign, vec![t, b], c);
+                let z0 = self.zero(c);
+                let pos = self.cmp(CmpOp::Ge, a, z0);
+                let ct = Type::Scalar(c);
+                let re = self.b.emit(Op::Select(pos, t, qa), ct.clone());
+                let im = self.b.emit(Op::Select(pos, q, st), ct.clone());
+                // sqrt(0 + bj) with b == 0: (0, b).
+                let r0 = self.cmp(CmpOp::Eq, r, z0);
+                let re = self.b.emit(Op::Select(r0, z0, re), ct.clone());
+                let im = self.b.emit(Op::Select(r0, b, im), ct);
+                mk(self, re, im)
+            }
+            "sin" | "cos" | "sinh" | "cosh" => {
+                let sa = self.fmath(M::Sin, vec![a], c);
+                let ca = self.fmath(M::Cos, vec![a], c);
+                let sb = self.fmath(M::Sin, vec![b], c);
+                let cb = self.fmath(M::Cos, vec![b], c);
+                let sha = self.fmath(M::Sinh, vec![a], c);
+                let cha = self.fmath(M::Cosh, vec![a], c);
+                let shb = self.fmath(M::Sinh, vec![b], c);
+                let chb = self.fmath(M::Cosh, vec![b], c);
+                let (re, im) = match name {
+                    "sin" => (
+                        self.fbin(BinaryOp::Mul, sa, chb, c),
+                        self.fbin(BinaryOp::Mul, ca, shb, c),
+                    ),
+                    "cos" => {
+                        let re = self.fbin(BinaryOp::Mul, ca, chb, c);
+                        let im = self.fbin(BinaryOp::Mul, sa, shb, c);
+                        let im = self.b.emit(Op::Unary(UnaryOp::Neg, im), Type::Scalar(c));
+                        (re, im)
+                    }
+                    "sinh" => (
+                        self.fbin(BinaryOp::Mul, sha, cb, c),
+                        self.fbin(BinaryOp::Mul, cha, sb, c),
+                    ),
+                    _ => (
+                        self.fbin(BinaryOp::Mul, cha, cb, c),
+                        self.fbin(BinaryOp::Mul, sha, sb, c),
+                    ),
+                };
+                mk(self, re, im)
+            }
+            "tan" | "tanh" => {
+                // tanh(a+bi) = (sinh 2a + i sin 2b) / (cosh 2a + cos 2b);
+                // tan(a+bi) = (sin 2a + i sinh 2b) / (cos 2a + cosh 2b).
+                let two = self.num(c, 2.0);
+                let a2 = self.fbin(BinaryOp::Mul, a, two, c);
+                let b2 = self.fbin(BinaryOp::Mul, b, two, c);
+                let (n_re, n_im, d1, d2) = if name == "tanh" {
+                    (
+                        self.fmath(M::Sinh, vec![a2], c),
+                        self.fmath(M::Sin, vec![b2], c),
+                        self.fmath(M::Cosh, vec![a2], c),
+                        self.fmath(M::Cos, vec![b2], c),
+                    )
+                } else {
+                    (
+                        self.fmath(M::Sin, vec![a2], c),
+                        self.fmath(M::Sinh, vec![b2], c),
+                        self.fmath(M::Cos, vec![a2], c),
+                        self.fmath(M::Cosh, vec![b2], c),
+                    )
+                };
+                let den = self.fbin(BinaryOp::Add, d1, d2, c);
+                let re = self.fbin(BinaryOp::Div, n_re, den, c);
+                let im = self.fbin(BinaryOp::Div, n_im, den, c);
+                mk(self, re, im)
+            }
+            _ => return None,
+        })
+    }
+
+    fn fmath(&mut self, f: MathFn, args: Vec<ValueId>, t: Scalar) -> ValueId {
+        let rt = if f.is_predicate() {
+            Type::BOOL
+        } else {
+            Type::Scalar(t)
+        };
+        self.b.emit(Op::Math(f, args), rt)
+    }
+
+    /// `math.frexp`: `x == m * 2**e` with `0.5 <= |m| < 1`; zero, infinities and
+    /// NaN give `(x, 0)`. Computed in float64 (exact for float32 too).
+    fn frexp(&mut self, x: ValueId, t: Scalar, et: Scalar) -> (ValueId, ValueId) {
+        use MathFn as M;
+        let d = Scalar::F64;
+        let x = self.cast_scalar(x, t, d);
+        let fin = self.fmath(M::IsFinite, vec![x], d);
+        let z = self.zero(d);
+        let nz = self.cmp(CmpOp::Ne, x, z);
+        let ok = self
+            .b
+            .emit(Op::Binary(BinaryOp::BitAnd, fin, nz), Type::BOOL);
+        let one = self.num(d, 1.0);
+        let x1 = self.b.emit(Op::Select(ok, x, one), Type::F64);
+        // Subnormals: scale into the normal range first.
+        let ax = self.fmath(M::Fabs, vec![x1], d);
+        let min_normal = self.num(d, f64::MIN_POSITIVE);
+        let small = self.cmp(CmpOp::Lt, ax, min_normal);
+        let scale = self.num(d, 2f64.powi(54));
+        let xs = self.fbin(BinaryOp::Mul, x1, scale, d);
+        let xs = self.b.emit(Op::Select(small, xs, x1), Type::F64);
+        let m54 = self.num(d, -54.0);
+        let bias = self.b.emit(Op::Select(small, m54, z), Type::F64);
+        let axs = self.fmath(M::Fabs, vec![xs], d);
+        let l = self.fmath(M::Log2, vec![axs], d);
+        let l = self.fmath(M::Floor, vec![l], d);
+        let e = self.fbin(BinaryOp::Add, l, one, d);
+        let ne = self.b.emit(Op::Unary(UnaryOp::Neg, e), Type::F64);
+        let ne = self.cast_scalar(ne, d, Scalar::I32);
+        let m = self.fmath(M::Ldexp, vec![xs, ne], d);
+        // `log2` may be off by one next to powers of two: fix up.
+        let am = self.fmath(M::Fabs, vec![m], d);
+        let big = self.cmp(CmpOp::Ge, am, one);
+        let half = self.num(d, 0.5);
+        let two = self.num(d, 2.0);
+        let tiny = self.cmp(CmpOp::Lt, am, half);
+        let mh = self.fbin(BinaryOp::Mul, m, half, d);
+        let m2 = self.fbin(BinaryOp::Mul, m, two, d);
+        let m = self.b.emit(Op::Select(big, mh, m), Type::F64);
+        let m = self.b.emit(Op::Select(tiny, m2, m), Type::F64);
+        let ep = self.fbin(BinaryOp::Add, e, one, d);
+        let em = self.fbin(BinaryOp::Sub, e, one, d);
+        let e = self.b.emit(Op::Select(big, ep, e), Type::F64);
+        let e = self.b.emit(Op::Select(tiny, em, e), Type::F64);
+        let e = self.fbin(BinaryOp::Add, e, bias, d);
+        let m = self.b.emit(Op::Select(ok, m, x), Type::F64);
+        let e = self.b.emit(Op::Select(ok, e, z), Type::F64);
+        (self.cast_scalar(m, d, t), self.cast_scalar(e, d, et))
+    }
+
+    /// `math.remainder(x, y)`: IEEE 754 remainder, exactly as CPython computes it.
+    fn ieee_remainder(&mut self, x: ValueId, y: ValueId, range: TextRange) -> ValueId {
+        use MathFn as M;
+        let d = Scalar::F64;
+        let ax = self.fmath(M::Fabs, vec![x], d);
+        let ay = self.fmath(M::Fabs, vec![y], d);
+        let m = self.fmath(M::Fmod, vec![ax, ay], d);
+        let c = self.fbin(BinaryOp::Sub, ay, m, d);
+        let diff = self.fbin(BinaryOp::Sub, ax, m, d);
+        let half = self.num(d, 0.5);
+        let two = self.num(d, 2.0);
+        let hd = self.fbin(BinaryOp::Mul, half, diff, d);
+        let h = self.fmath(M::Fmod, vec![hd, ay], d);
+        let h2 = self.fbin(BinaryOp::Mul, two, h, d);
+        let tie = self.fbin(BinaryOp::Sub, m, h2, d);
+        let nc = self.b.emit(Op::Unary(UnaryOp::Neg, c), Type::F64);
+        let lt = self.cmp(CmpOp::Lt, m, c);
+        let gt = self.cmp(CmpOp::Gt, m, c);
+        let r = self.b.emit(Op::Select(gt, nc, tie), Type::F64);
+        let r = self.b.emit(Op::Select(lt, m, r), Type::F64);
+        let one = self.num(d, 1.0);
+        let sx = self.fmath(M::Copysign, vec![one, x], d);
+        let res = self.fbin(BinaryOp::Mul, sx, r, d);
+        // Special values.
+        let xfin = self.fmath(M::IsFinite, vec![x], d);
+        let yfin = self.fmath(M::IsFinite, vec![y], d);
+        let xnan = self.fmath(M::IsNan, vec![x], d);
+        let ynan = self.fmath(M::IsNan, vec![y], d);
+        let xinf = self.fmath(M::IsInf, vec![x], d);
+        let both = self
+            .b
+            .emit(Op::Binary(BinaryOp::BitAnd, xfin, yfin), Type::BOOL);
+        let z = self.zero(d);
+        let y0 = self.cmp(CmpOp::Eq, y, z);
+        let bad1 = self
+            .b
+            .emit(Op::Binary(BinaryOp::BitAnd, xfin, y0), Type::BOOL);
+        let yok = self.b.emit(Op::Unary(UnaryOp::Not, ynan), Type::BOOL);
+        let bad2 = self
+            .b
+            .emit(Op::Binary(BinaryOp::BitAnd, xinf, yok), Type::BOOL);
+        let bad = self
+            .b
+            .emit(Op::Binary(BinaryOp::BitOr, bad1, bad2), Type::BOOL);
+        if self.ctx.opts.error_model == crate::ErrorModel::Python {
+            self.raise_if(bad, "ValueError", "math domain error", range);
+        }
+        let other = self.b.emit(Op::Select(ynan, y, x), Type::F64);
+        let other = self.b.emit(Op::Select(xnan, x, other), Type::F64);
+        let r = self.b.emit(Op::Select(both, res, other), Type::F64);
+        let nan = self.num(d, f64::NAN);
+        self.b.emit(Op::Select(bad, nan, r), Type::F64)
     }
 
     fn convert(&mut self, c: &ast::ExprCall, to: Scalar, name: &str) -> R<Value> {

@@ -294,14 +294,14 @@ impl FnLower<'_, '_> {
         Ok(Value::V(self.b.emit(Op::Binary(bop, x, y), ty.clone()), ty))
     }
 
-    fn parts(&mut self, v: ValueId, t: Scalar) -> (ValueId, ValueId) {
+    pub(crate) fn parts(&mut self, v: ValueId, t: Scalar) -> (ValueId, ValueId) {
         let c = Type::Scalar(t.component());
         let re = self.b.emit(Op::ComplexReal(v), c.clone());
         let im = self.b.emit(Op::ComplexImag(v), c);
         (re, im)
     }
 
-    fn fbin(&mut self, op: BinaryOp, a: ValueId, b: ValueId, c: Scalar) -> ValueId {
+    pub(crate) fn fbin(&mut self, op: BinaryOp, a: ValueId, b: ValueId, c: Scalar) -> ValueId {
         self.b.emit(Op::Binary(op, a, b), Type::Scalar(c))
     }
 
@@ -461,6 +461,9 @@ impl FnLower<'_, '_> {
     fn if_expr(&mut self, i: &ast::ExprIf) -> R<Value> {
         let name = format!("$ifexp{}", i.range.start().to_usize());
         let c = self.cond(&i.test)?;
+        if let Some(&k) = self.static_bools.get(&c) {
+            return self.expr(if k { &i.body } else { &i.orelse });
+        }
         self.b.open_block();
         let r = (|| -> R<()> {
             let v = self.expr(&i.body)?;
@@ -496,6 +499,29 @@ impl FnLower<'_, '_> {
         r: &Value,
         range: TextRange,
     ) -> R<ValueId> {
+        if matches!(op, ast::CmpOp::Is | ast::CmpOp::IsNot) {
+            return self.compare_is(op == ast::CmpOp::Is, l, r, range);
+        }
+        if let (Value::V(a, ta @ Type::Tuple(_)), Value::V(b, tb @ Type::Tuple(_)))
+        | (Value::V(a, ta), Value::V(b, tb @ Type::Tuple(_)))
+        | (Value::V(a, ta @ Type::Tuple(_)), Value::V(b, tb)) = (l, r)
+        {
+            if matches!(
+                op,
+                ast::CmpOp::In | ast::CmpOp::NotIn | ast::CmpOp::Is | ast::CmpOp::IsNot
+            ) {
+                return Err(self.unsupported(
+                    range,
+                    format!(
+                        "`{}` on tuples is not supported in compiled code",
+                        op.as_str()
+                    ),
+                    "compare the items one by one with `==`",
+                ));
+            }
+            let (ta, tb) = (ta.clone(), tb.clone());
+            return self.compare_tuples(op, *a, &ta, *b, &tb, range);
+        }
         let cop = match op {
             ast::CmpOp::Eq => CmpOp::Eq,
             ast::CmpOp::NotEq => CmpOp::Ne,
@@ -541,6 +567,111 @@ impl FnLower<'_, '_> {
             return Ok(self.b.emit(Op::Binary(join, re, im), Type::BOOL));
         }
         Ok(self.cmp(cop, x, y))
+    }
+
+    /// `a is b` / `a is not b`: defined for `None` only, and known at compile time.
+    fn compare_is(&mut self, is: bool, l: &Value, r: &Value, range: TextRange) -> R<ValueId> {
+        let word = if is { "is" } else { "is not" };
+        let none = |v: &Value| matches!(v, Value::V(_, Type::None));
+        let known = |v: &Value| matches!(v, Value::V(..));
+        if !(none(l) || none(r)) {
+            if !known(l) || !known(r) {
+                // A type not inferred yet: decided in a later walk.
+                return Ok(self.konst(Const::Bool(false), Type::BOOL));
+            }
+            return Err(self.unsupported(
+                range,
+                format!("`{word}` is only supported with `None` in compiled code"),
+                format!("compare values with `==`, or test `x {word} None`"),
+            ));
+        }
+        if !known(l) || !known(r) {
+            return Ok(self.konst(Const::Bool(false), Type::BOOL));
+        }
+        let same = none(l) && none(r);
+        let v = self.konst(Const::Bool(same == is), Type::BOOL);
+        self.static_bools.insert(v, same == is);
+        Ok(v)
+    }
+
+    /// `==`, `!=`, `<`, ... on tuples: item by item, as Python (the first unequal
+    /// items decide; if one tuple is a prefix of the other, the shorter is smaller).
+    fn compare_tuples(
+        &mut self,
+        op: ast::CmpOp,
+        a: ValueId,
+        ta: &Type,
+        b: ValueId,
+        tb: &Type,
+        range: TextRange,
+    ) -> R<ValueId> {
+        let (Type::Tuple(ia), Type::Tuple(ib)) = (ta, tb) else {
+            // A tuple against a number: never equal, and not ordered.
+            return match op {
+                ast::CmpOp::Eq | ast::CmpOp::NotEq => {
+                    Ok(self.konst(Const::Bool(op == ast::CmpOp::NotEq), Type::BOOL))
+                }
+                _ => Err(self.error(
+                    range,
+                    format!(
+                        "`{}` is not defined between {} and {}",
+                        op.as_str(),
+                        describe(ta),
+                        describe(tb)
+                    ),
+                    "compare a tuple with a tuple, or a number with a number",
+                )),
+            };
+        };
+        let (na, nb) = (ia.len(), ib.len());
+        let n = na.min(nb);
+        let mut items = vec![];
+        for k in 0..n {
+            let x = Value::V(
+                self.b.emit(Op::TupleGet(a, k as u32), ia[k].clone()),
+                ia[k].clone(),
+            );
+            let y = Value::V(
+                self.b.emit(Op::TupleGet(b, k as u32), ib[k].clone()),
+                ib[k].clone(),
+            );
+            items.push((x, y));
+        }
+        let is_eq = matches!(op, ast::CmpOp::Eq | ast::CmpOp::NotEq);
+        if is_eq && na != nb {
+            return Ok(self.konst(Const::Bool(op == ast::CmpOp::NotEq), Type::BOOL));
+        }
+        // Without unequal items, the lengths decide.
+        let by_len = match op {
+            ast::CmpOp::Eq => true,
+            ast::CmpOp::NotEq => false,
+            ast::CmpOp::Lt => na < nb,
+            ast::CmpOp::LtE => na <= nb,
+            ast::CmpOp::Gt => na > nb,
+            _ => na >= nb,
+        };
+        let mut acc = self.konst(Const::Bool(by_len), Type::BOOL);
+        for (x, y) in items.into_iter().rev() {
+            let eq = self.compare_pair(ast::CmpOp::Eq, &x, &y, range)?;
+            let here = if is_eq {
+                eq
+            } else {
+                self.compare_pair(op, &x, &y, range)?
+            };
+            if is_eq {
+                acc = if op == ast::CmpOp::Eq {
+                    self.b
+                        .emit(Op::Binary(BinaryOp::BitAnd, eq, acc), Type::BOOL)
+                } else {
+                    let ne = self.b.emit(Op::Unary(UnaryOp::Not, eq), Type::BOOL);
+                    self.b
+                        .emit(Op::Binary(BinaryOp::BitOr, ne, acc), Type::BOOL)
+                };
+            } else {
+                acc = self.b.emit(Op::Select(eq, acc, here), Type::BOOL);
+            }
+        }
+        Ok(acc)
     }
 
     /// `a < b < c`: each middle operand is evaluated once, and later ones only while true.

@@ -268,6 +268,8 @@ pub(crate) struct FnLower<'c, 'e> {
     maybe_assigned: HashSet<String>,
     /// The right operand of the binary operation being lowered, when it is an integer literal.
     pub(crate) pow_const: Option<i64>,
+    /// Conditions known at compile time (`x is None`), whose dead branch is not lowered.
+    pub(crate) static_bools: HashMap<ValueId, bool>,
     loops: Vec<LoopCtx>,
     deps: HashSet<SpecKey>,
     annotations: BTreeMap<usize, Vec<(String, Type)>>,
@@ -305,6 +307,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
             dep_unknown: false,
             maybe_assigned: HashSet::new(),
             pow_const: None,
+            static_bools: HashMap::new(),
             loops: Vec::new(),
             deps: HashSet::new(),
             annotations: BTreeMap::new(),
@@ -472,6 +475,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
         self.saw_unknown = false;
         self.dep_unknown = false;
         self.maybe_assigned.clear();
+        self.static_bools.clear();
         self.unknown = None;
         self.loops.clear();
         self.locals.clear();
@@ -1267,6 +1271,14 @@ impl<'c, 'e> FnLower<'c, 'e> {
 
     fn if_stmt(&mut self, i: &ast::StmtIf) -> R<bool> {
         let c = self.cond(&i.test)?;
+        if let Some(&k) = self.static_bools.get(&c) {
+            // Known at compile time (`x is None`): only the taken branch is compiled.
+            return if k {
+                self.block(&i.body)
+            } else {
+                self.elif_chain(&i.elif_else_clauses)
+            };
+        }
         let (then_block, t1) = self.nested(&i.body)?;
         self.b.open_block();
         let t2 = self.elif_chain(&i.elif_else_clauses);
@@ -1288,6 +1300,13 @@ impl<'c, 'e> FnLower<'c, 'e> {
             None => self.block(&first.body),
             Some(test) => {
                 let c = self.cond(test)?;
+                if let Some(&k) = self.static_bools.get(&c) {
+                    return if k {
+                        self.block(&first.body)
+                    } else {
+                        self.elif_chain(rest)
+                    };
+                }
                 let (then_block, t1) = self.nested(&first.body)?;
                 self.b.open_block();
                 let t2 = self.elif_chain(rest);
@@ -1712,9 +1731,13 @@ impl<'c, 'e> FnLower<'c, 'e> {
             }
             ast::Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not => {
                 let c = self.cond(&u.operand)?;
-                Ok(self
+                let n = self
                     .b
-                    .emit(Op::Unary(hypersonic_ir::UnaryOp::Not, c), Type::BOOL))
+                    .emit(Op::Unary(hypersonic_ir::UnaryOp::Not, c), Type::BOOL);
+                if let Some(&k) = self.static_bools.get(&c) {
+                    self.static_bools.insert(n, !k);
+                }
+                Ok(n)
             }
             _ => {
                 let v = self.expr(e)?;

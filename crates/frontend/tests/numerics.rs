@@ -1,0 +1,64 @@
+mod common;
+use common::*;
+use hypersonic_ir::{Scalar, Type};
+
+fn c128() -> Type {
+    Type::Scalar(Scalar::C128)
+}
+
+#[test]
+fn frexp_modf_remainder_types() {
+    let c = ok("def f(x):\n    return math.frexp(x)\n", &[Type::F64]);
+    assert_eq!(c.ret, Type::Tuple(vec![Type::F64, Type::I64]));
+    let c = ok("def f(x):\n    return np.frexp(x)\n", &[Type::F64]);
+    assert_eq!(
+        c.ret,
+        Type::Tuple(vec![Type::F64, Type::Scalar(Scalar::I32)])
+    );
+    let c = ok("def f(x):\n    return math.modf(x)\n", &[Type::I64]);
+    assert_eq!(c.ret, Type::Tuple(vec![Type::F64, Type::F64]));
+    let c = ok(
+        "def f(x, y):\n    return math.remainder(x, y)\n",
+        &[Type::F64, Type::I64],
+    );
+    assert_eq!(c.ret, Type::F64);
+}
+
+#[test]
+fn numpy_functions_on_complex() {
+    let c = ok(
+        "def f(z):\n    return np.exp(z) + np.log(z) + np.sqrt(z) + np.sin(z) + np.cos(z) + np.tanh(z)\n",
+        &[c128()],
+    );
+    assert_eq!(c.ret, c128());
+    let d = err("def f(z):\n    return np.arcsinh(z)\n", &[c128()]);
+    assert!(d.rendered.contains("complex"), "{}", d.rendered);
+}
+
+#[test]
+fn is_none_prunes_the_dead_branch() {
+    let src = "def f(a, b):\n    if b is None:\n        return a\n    return a + b\n";
+    assert_eq!(ok(src, &[Type::I64, Type::None]).ret, Type::I64);
+    assert_eq!(ok(src, &[Type::I64, Type::F64]).ret, Type::F64);
+    let src = "def f(a, b):\n    return 0 if b is not None else a\n";
+    assert_eq!(ok(src, &[Type::F64, Type::None]).ret, Type::F64);
+    let d = err("def f(a, b):\n    return a is b\n", &[Type::I64, Type::I64]);
+    assert!(
+        d.rendered.contains("`is` is only supported with `None`"),
+        "{}",
+        d.rendered
+    );
+}
+
+#[test]
+fn tuple_comparisons() {
+    let t3 = Type::Tuple(vec![Type::I64, Type::F64, Type::I64]);
+    let t2 = Type::Tuple(vec![Type::I64, Type::I64]);
+    let c = ok(
+        "def f(t, u):\n    return t == u, t != u, t < u, t >= u\n",
+        &[t3.clone(), t2.clone()],
+    );
+    assert_eq!(c.ret, Type::Tuple(vec![Type::BOOL; 4]));
+    let d = err("def f(t, u):\n    return t < u\n", &[t2, Type::I64]);
+    assert!(d.rendered.contains("not defined"), "{}", d.rendered);
+}
