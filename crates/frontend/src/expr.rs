@@ -291,6 +291,22 @@ impl FnLower<'_, '_> {
             let is0 = self.cmp(CmpOp::Eq, y, z);
             self.raise_if(is0, "ZeroDivisionError", "division by zero", range);
         }
+        // Integer powers stay integers (as in Numba): `2 ** -1 == 0`, but
+        // `0 ** -1` raises as in Python.
+        if python && bop == BinaryOp::Pow && t.is_int() && !t.is_unsigned_int() {
+            let z = self.zero(t);
+            let base0 = self.cmp(CmpOp::Eq, x, z);
+            let neg = self.cmp(CmpOp::Lt, y, z);
+            let both = self
+                .b
+                .emit(Op::Binary(BinaryOp::BitAnd, base0, neg), Type::BOOL);
+            self.raise_if(
+                both,
+                "ZeroDivisionError",
+                "0 cannot be raised to a negative power",
+                range,
+            );
+        }
         Ok(Value::V(self.b.emit(Op::Binary(bop, x, y), ty.clone()), ty))
     }
 

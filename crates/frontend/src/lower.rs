@@ -238,6 +238,8 @@ struct LoopCtx {
     /// Set to true by a `break`, when the loop has an `else`.
     broken: Option<LocalId>,
     has_break: bool,
+    /// The names assigned on every path before the loop (for its `else`).
+    entry: HashSet<String>,
 }
 
 /// Lowers one specialization of one function.
@@ -270,6 +272,12 @@ pub(crate) struct FnLower<'c, 'e> {
     pub(crate) pow_const: Option<i64>,
     /// Conditions known at compile time (`x is None`), whose dead branch is not lowered.
     pub(crate) static_bools: HashMap<ValueId, bool>,
+    /// Names assigned on every path to the current point.
+    definite: HashSet<String>,
+    /// Variables read where they may be unassigned: they get a run-time flag
+    /// (kept across walks), and such reads raise `UnboundLocalError` as Python does.
+    needs_flag: Vec<String>,
+    flags: HashMap<String, LocalId>,
     loops: Vec<LoopCtx>,
     deps: HashSet<SpecKey>,
     annotations: BTreeMap<usize, Vec<(String, Type)>>,
@@ -308,6 +316,9 @@ impl<'c, 'e> FnLower<'c, 'e> {
             maybe_assigned: HashSet::new(),
             pow_const: None,
             static_bools: HashMap::new(),
+            definite: HashSet::new(),
+            needs_flag: Vec::new(),
+            flags: HashMap::new(),
             loops: Vec::new(),
             deps: HashSet::new(),
             annotations: BTreeMap::new(),
@@ -476,6 +487,8 @@ impl<'c, 'e> FnLower<'c, 'e> {
         self.dep_unknown = false;
         self.maybe_assigned.clear();
         self.static_bools.clear();
+        self.definite.clear();
+        self.flags.clear();
         self.unknown = None;
         self.loops.clear();
         self.locals.clear();
@@ -495,6 +508,12 @@ impl<'c, 'e> FnLower<'c, 'e> {
                 self.b.push(IrStmt::Store { local: l, value: z });
             }
         }
+        for name in self.needs_flag.clone() {
+            let l = self.b.add_local(format!("$bound_{name}"), Type::BOOL);
+            let f = self.konst(Const::Bool(false), Type::BOOL);
+            self.b.push(IrStmt::Store { local: l, value: f });
+            self.flags.insert(name, l);
+        }
         let pnames: Vec<String> = def
             .parameters
             .posonlyargs
@@ -512,6 +531,13 @@ impl<'c, 'e> FnLower<'c, 'e> {
             }
         }
         self.maybe_assigned.extend(pnames.iter().cloned());
+        self.definite.extend(pnames.iter().cloned());
+        for n in &pnames {
+            if let Some(&l) = self.flags.get(n) {
+                let t = self.konst(Const::Bool(true), Type::BOOL);
+                self.b.push(IrStmt::Store { local: l, value: t });
+            }
+        }
         let line = self.index.locate(def.name.range.start().to_usize()).0;
         for n in &pnames {
             self.assigned_lines.push((line, n.clone()));
@@ -562,6 +588,33 @@ impl<'c, 'e> FnLower<'c, 'e> {
     // ---- variables ---------------------------------------------------------
 
     pub(crate) fn read_var(&mut self, name: &str, range: TextRange) -> R<Value> {
+        if self.locals.contains_key(name)
+            && !name.starts_with('$')
+            && self.local_names.contains(name)
+            && !self.definite.contains(name)
+        {
+            // Assigned on some paths only: check at run time, as Python does.
+            match self.flags.get(name) {
+                Some(&flag) => {
+                    let f = self.b.emit(Op::LoadLocal(flag), Type::BOOL);
+                    let nf = self
+                        .b
+                        .emit(Op::Unary(hypersonic_ir::UnaryOp::Not, f), Type::BOOL);
+                    let msg = format!(
+                        "cannot access local variable '{name}' where it is not associated with a value"
+                    );
+                    self.raise_if(nf, "UnboundLocalError", &msg, range);
+                }
+                None => {
+                    if !self.needs_flag.iter().any(|n| n == name) {
+                        self.needs_flag.push(name.to_string());
+                    }
+                    self.changed = true;
+                }
+            }
+            // Later reads on this path cannot fail.
+            self.definite.insert(name.to_string());
+        }
         if let Some(&l) = self.locals.get(name) {
             let t = self.b.local_type(l).clone();
             return Ok(Value::V(self.b.emit(Op::LoadLocal(l), t.clone()), t));
@@ -680,6 +733,14 @@ impl<'c, 'e> FnLower<'c, 'e> {
 
     /// `name = value`: widens the variable's type and stores, cast to the slot's type.
     pub(crate) fn assign(&mut self, name: &str, value: Value, range: TextRange) -> R<()> {
+        self.definite.insert(name.to_string());
+        if let (Some(&flag), Value::V(..)) = (self.flags.get(name), &value) {
+            let t = self.konst(Const::Bool(true), Type::BOOL);
+            self.b.push(IrStmt::Store {
+                local: flag,
+                value: t,
+            });
+        }
         let (v, t) = match value {
             Value::V(v, t) => (v, t),
             Value::Unknown => return Ok(()),
@@ -1279,17 +1340,30 @@ impl<'c, 'e> FnLower<'c, 'e> {
                 self.elif_chain(&i.elif_else_clauses)
             };
         }
+        let before = self.definite.clone();
         let (then_block, t1) = self.nested(&i.body)?;
+        let after_then = std::mem::replace(&mut self.definite, before);
         self.b.open_block();
         let t2 = self.elif_chain(&i.elif_else_clauses);
         let else_block = self.b.close_block();
         let t2 = t2?;
+        self.join_definite(after_then, t1, t2);
         self.b.push(IrStmt::If {
             cond: c,
             then_block,
             else_block,
         });
         Ok(t1 && t2)
+    }
+
+    /// After an `if`: the names assigned on both branches (a branch that
+    /// cannot fall through does not count). `self.definite` holds the else branch's.
+    fn join_definite(&mut self, then: HashSet<String>, then_term: bool, else_term: bool) {
+        match (then_term, else_term) {
+            (false, false) => self.definite.retain(|n| then.contains(n)),
+            (false, true) => self.definite = then,
+            _ => {}
+        }
     }
 
     fn elif_chain(&mut self, clauses: &[ast::ElifElseClause]) -> R<bool> {
@@ -1307,11 +1381,14 @@ impl<'c, 'e> FnLower<'c, 'e> {
                         self.elif_chain(rest)
                     };
                 }
+                let before = self.definite.clone();
                 let (then_block, t1) = self.nested(&first.body)?;
+                let after_then = std::mem::replace(&mut self.definite, before);
                 self.b.open_block();
                 let t2 = self.elif_chain(rest);
                 let else_block = self.b.close_block();
                 let t2 = t2?;
+                self.join_definite(after_then, t1, t2);
                 self.b.push(IrStmt::If {
                     cond: c,
                     then_block,
@@ -1335,6 +1412,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
         self.loops.push(LoopCtx {
             broken: flag,
             has_break: false,
+            entry: self.definite.clone(),
         });
         flag
     }
@@ -1342,7 +1420,10 @@ impl<'c, 'e> FnLower<'c, 'e> {
     /// Closes the loop context and lowers the `else` clause; returns whether the loop had a `break`.
     fn close_loop(&mut self, flag: Option<LocalId>, orelse: &[ast::Stmt]) -> R<(bool, bool)> {
         let lp = self.loops.pop();
-        let has_break = lp.is_some_and(|l| l.has_break);
+        let has_break = lp.as_ref().is_some_and(|l| l.has_break);
+        if let Some(lp) = lp {
+            self.definite = lp.entry;
+        }
         let mut else_term = false;
         if let Some(flag) = flag {
             let f = self.b.emit(Op::LoadLocal(flag), Type::BOOL);
@@ -1376,6 +1457,14 @@ impl<'c, 'e> FnLower<'c, 'e> {
     }
 
     fn while_stmt(&mut self, w: &ast::StmtWhile) -> R<bool> {
+        let before = self.definite.clone();
+        let r = self.while_inner(w);
+        // The body may run zero times (or stop half-way at a `break`).
+        self.definite = before;
+        r
+    }
+
+    fn while_inner(&mut self, w: &ast::StmtWhile) -> R<bool> {
         collect_assigned(&w.body, &mut self.maybe_assigned);
         let forever = matches!(&*w.test, ast::Expr::BooleanLiteral(b) if b.value);
         let flag = self.open_loop(!w.orelse.is_empty(), w.range.start().to_usize());
@@ -1396,6 +1485,13 @@ impl<'c, 'e> FnLower<'c, 'e> {
     }
 
     fn for_stmt(&mut self, f: &ast::StmtFor) -> R<bool> {
+        let before = self.definite.clone();
+        let r = self.for_inner(f);
+        self.definite = before;
+        r
+    }
+
+    fn for_inner(&mut self, f: &ast::StmtFor) -> R<bool> {
         use ast::Expr as E;
         collect_assigned(&f.body, &mut self.maybe_assigned);
         if let E::Call(call) = &*f.iter {

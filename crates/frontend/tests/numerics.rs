@@ -62,3 +62,43 @@ fn tuple_comparisons() {
     let d = err("def f(t, u):\n    return t < u\n", &[t2, Type::I64]);
     assert!(d.rendered.contains("not defined"), "{}", d.rendered);
 }
+
+fn raises(c: &hypersonic_frontend::Compiled, class: &str) -> bool {
+    c.module.exceptions.iter().any(|e| e.class == class)
+}
+
+#[test]
+fn int_power_of_zero_to_negative_raises() {
+    let c = ok("def f(a, b):\n    return a ** b\n", &[Type::I64, Type::I64]);
+    assert_eq!(c.ret, Type::I64);
+    assert!(c
+        .module
+        .exceptions
+        .iter()
+        .any(|e| e.message == "0 cannot be raised to a negative power"));
+}
+
+#[test]
+fn possibly_unassigned_reads_raise_unbound_local_error() {
+    let c = ok(
+        "def f(c):\n    if c > 0:\n        x = 1\n    return x\n",
+        &[Type::I64],
+    );
+    assert!(raises(&c, "UnboundLocalError"));
+    let c = ok(
+        "def f(n):\n    for i in range(n):\n        pass\n    return i\n",
+        &[Type::I64],
+    );
+    assert!(raises(&c, "UnboundLocalError"));
+    // Assigned on every path: no check.
+    let c = ok(
+        "def f(c):\n    if c > 0:\n        x = 1\n    elif c < 0:\n        return 0\n    else:\n        x = 2\n    return x\n",
+        &[Type::I64],
+    );
+    assert!(!raises(&c, "UnboundLocalError"));
+    let c = ok(
+        "def f(n):\n    s = 0\n    for i in range(n):\n        s += i\n    return s\n",
+        &[Type::I64],
+    );
+    assert!(!raises(&c, "UnboundLocalError"));
+}
