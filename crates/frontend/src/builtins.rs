@@ -282,7 +282,19 @@ impl FnLower<'_, '_> {
                     format!("write `for i in {name}(...):`"),
                 ))
             }
+            ("builtins", "print") => {
+                return Err(self.unsupported(
+                    c.func.range(),
+                    "`print` is not supported in compiled code yet",
+                    "return the values and print them after the call, or debug with \
+                     `f.py_func(...)`, which runs the original Python function",
+                ))
+            }
             ("builtins", "min" | "max") => return self.min_max(c, name == "min"),
+            ("builtins", "sum") => return self.reduce_call(c, "sum", &display),
+            ("numpy", "sum" | "prod" | "min" | "max" | "amin" | "amax" | "mean") => {
+                return self.reduce_call(c, name, &display)
+            }
             ("builtins", "abs") | ("numpy", "abs" | "absolute") => {
                 self.expect_args(c, 1, 1, &display)?;
                 let Some(args) = self.scalar_args(c, &display)? else {
@@ -814,6 +826,256 @@ impl FnLower<'_, '_> {
         })
     }
 
+    /// `sum(x)`, `np.sum(a)`, `np.prod`, `np.min`/`np.max`/`np.amin`/`np.amax`,
+    /// `np.mean`: over every element of an array (1-D only for the builtin), or
+    /// over the items of a tuple of numbers.
+    fn reduce_call(&mut self, c: &ast::ExprCall, name: &str, display: &str) -> R<Value> {
+        let builtin = !display.starts_with("numpy.");
+        if let Some(kw) = c.arguments.keywords.first() {
+            return Err(self.unsupported(
+                kw.range,
+                format!("keyword arguments to `{display}` are not supported"),
+                format!("write `{display}(a)` and reduce over the whole array"),
+            ));
+        }
+        if c.arguments.args.len() != 1 {
+            return Err(self.unsupported(
+                c.range(),
+                format!("`{display}` is supported with one argument only"),
+                format!("write `{display}(a)`; for a start value or an axis, write the loop"),
+            ));
+        }
+        let arg = &c.arguments.args[0];
+        let v = self.expr(arg)?;
+        match v {
+            Value::Unknown => Ok(Value::Unknown),
+            Value::V(a, Type::Array { dtype, ndim, .. }) => {
+                if builtin && ndim != 1 {
+                    return Err(self.unsupported(
+                        arg.range(),
+                        format!("`{display}` of a {ndim}-D array is not supported"),
+                        format!("use `np.{name}(a)` to reduce over every element"),
+                    ));
+                }
+                let op = match name {
+                    "min" | "amin" => Reduce::Min,
+                    "max" | "amax" => Reduce::Max,
+                    "prod" => Reduce::Prod,
+                    "mean" => Reduce::Mean,
+                    _ => Reduce::Sum,
+                };
+                if dtype.is_complex() && matches!(op, Reduce::Min | Reduce::Max) {
+                    return Err(self.unsupported(
+                        arg.range(),
+                        format!("`{display}` of a complex array is not supported"),
+                        "reduce `a.real` and `a.imag` in a loop, or compare `abs(a[i])`",
+                    ));
+                }
+                Ok(self.reduce_array(a, dtype, ndim, op, builtin, c.range()))
+            }
+            Value::V(t, Type::Tuple(items))
+                if items.iter().all(|t| t.is_scalar()) && !items.is_empty() =>
+            {
+                if !matches!(name, "sum" | "prod") {
+                    return Err(self.unsupported(
+                        arg.range(),
+                        format!("`{display}` of a tuple is not supported"),
+                        format!("use the builtin `{}` on tuples", &name[name.len() - 3..]),
+                    ));
+                }
+                let mut acc = (self.int(if name == "sum" { 0 } else { 1 }), Scalar::I64);
+                let op = if name == "sum" {
+                    ast::Operator::Add
+                } else {
+                    ast::Operator::Mult
+                };
+                for (i, ty) in items.iter().enumerate() {
+                    let x = self.b.emit(Op::TupleGet(t, i as u32), ty.clone());
+                    let s = ty.scalar().unwrap_or(Scalar::I64);
+                    match self.binop_scalars(op, acc, (x, s), c.range())? {
+                        Value::V(v, Type::Scalar(s)) => acc = (v, s),
+                        other => return Ok(other),
+                    }
+                }
+                Ok(Value::V(acc.0, Type::Scalar(acc.1)))
+            }
+            Value::V(_, Type::Tuple(items)) if items.is_empty() && name == "sum" => {
+                Ok(Value::V(self.int(0), Type::I64))
+            }
+            Value::V(_, t) => Err(self.error(
+                arg.range(),
+                format!("`{display}` needs an array, got {}", typing::describe(&t)),
+                format!("pass a NumPy array, e.g. `{display}(a)`"),
+            )),
+            _ => Err(self.error(
+                arg.range(),
+                format!("`{display}` needs an array"),
+                format!("pass a NumPy array, e.g. `{display}(a)`"),
+            )),
+        }
+    }
+
+    /// Folds every element of an array (row-major order) into one value.
+    fn reduce_array(
+        &mut self,
+        a: ValueId,
+        dtype: Scalar,
+        ndim: u8,
+        op: Reduce,
+        builtin: bool,
+        range: TextRange,
+    ) -> Value {
+        use hypersonic_ir::Stmt as S;
+        // The accumulator type: NumPy widens small integers and bools for sums.
+        let acc_t = match op {
+            Reduce::Min | Reduce::Max => dtype,
+            Reduce::Mean if !(dtype.is_float() || dtype.is_complex()) => Scalar::F64,
+            _ if dtype == Scalar::Bool || dtype.is_signed_int() => Scalar::I64,
+            _ if dtype.is_unsigned_int() => Scalar::U64,
+            _ => dtype,
+        };
+        let at = Type::Scalar(acc_t);
+        let off = range.start().to_usize();
+        let acc = self.b.add_local(format!("$acc{off}"), at.clone());
+        let dims: Vec<ValueId> = (0..ndim)
+            .map(|k| self.b.emit(Op::ArrayDim(a, k), Type::I64))
+            .collect();
+        let init = match op {
+            Reduce::Sum | Reduce::Mean => self.zero(acc_t),
+            Reduce::Prod => self.num(acc_t, 1.0),
+            Reduce::Min | Reduce::Max => {
+                // No identity: an empty array raises, else start from the first element.
+                let mut size = self.int(1);
+                for d in &dims {
+                    size = self.b.emit(Op::Binary(BinaryOp::Mul, size, *d), Type::I64);
+                }
+                let z = self.int(0);
+                let empty = self.cmp(CmpOp::Eq, size, z);
+                let msg = match (builtin, op) {
+                    (true, Reduce::Min) => "min() arg is an empty sequence",
+                    (true, _) => "max() arg is an empty sequence",
+                    (false, Reduce::Min) => {
+                        "zero-size array to reduction operation minimum which has no identity"
+                    }
+                    (false, _) => {
+                        "zero-size array to reduction operation maximum which has no identity"
+                    }
+                };
+                self.raise_if(empty, "ValueError", msg, range);
+                self.b.open_block();
+                let idx = vec![z; ndim as usize];
+                let first = self.b.emit(Op::ArrayLoad(a, idx), Type::Scalar(dtype));
+                self.b.push(S::Store {
+                    local: acc,
+                    value: first,
+                });
+                let then_block = self.b.close_block();
+                let nonempty = self.b.emit(Op::Unary(UnaryOp::Not, empty), Type::BOOL);
+                self.b.push(S::If {
+                    cond: nonempty,
+                    then_block,
+                    else_block: Default::default(),
+                });
+                self.zero(acc_t)
+            }
+        };
+        if !matches!(op, Reduce::Min | Reduce::Max) {
+            self.b.push(S::Store {
+                local: acc,
+                value: init,
+            });
+        }
+        let counters: Vec<_> = (0..ndim)
+            .map(|k| self.b.add_local(format!("$red{off}_{k}"), Type::I64))
+            .collect();
+        // Builds the loops from the outside in; closes them from the inside out.
+        let mut idx = vec![];
+        for k in 0..ndim as usize {
+            let z = self.int(0);
+            self.b.push(S::Store {
+                local: counters[k],
+                value: z,
+            });
+            self.b.open_block();
+            let i = self.b.emit(Op::LoadLocal(counters[k]), Type::I64);
+            let more = self.cmp(CmpOp::Lt, i, dims[k]);
+            let done = self.b.emit(Op::Unary(UnaryOp::Not, more), Type::BOOL);
+            self.b.open_block();
+            self.b.push(S::Break);
+            let then_block = self.b.close_block();
+            self.b.push(S::If {
+                cond: done,
+                then_block,
+                else_block: Default::default(),
+            });
+            let one = self.int(1);
+            let next = self.b.emit(Op::Binary(BinaryOp::Add, i, one), Type::I64);
+            self.b.push(S::Store {
+                local: counters[k],
+                value: next,
+            });
+            idx.push(i);
+        }
+        let x = self.b.emit(Op::ArrayLoad(a, idx), Type::Scalar(dtype));
+        let x = self.cast_scalar(x, dtype, acc_t);
+        let cur = self.b.emit(Op::LoadLocal(acc), at.clone());
+        let new = match op {
+            Reduce::Sum | Reduce::Mean if acc_t.is_complex() => {
+                let (xr, xi) = self.parts(x, acc_t);
+                let (cr, ci) = self.parts(cur, acc_t);
+                let comp = acc_t.component();
+                let re = self.fbin(BinaryOp::Add, cr, xr, comp);
+                let im = self.fbin(BinaryOp::Add, ci, xi, comp);
+                self.b.emit(Op::ComplexNew(re, im), at.clone())
+            }
+            Reduce::Prod if acc_t.is_complex() => self.complex_mul(cur, x, acc_t),
+            Reduce::Sum | Reduce::Mean => self.fbin(BinaryOp::Add, cur, x, acc_t),
+            Reduce::Prod => self.fbin(BinaryOp::Mul, cur, x, acc_t),
+            Reduce::Min | Reduce::Max if builtin => {
+                // Python keeps the first of equal (or unordered) values.
+                let better = self.cmp(
+                    if op == Reduce::Min {
+                        CmpOp::Lt
+                    } else {
+                        CmpOp::Gt
+                    },
+                    x,
+                    cur,
+                );
+                self.b.emit(Op::Select(better, x, cur), at.clone())
+            }
+            Reduce::Min => self.fbin(BinaryOp::Min, cur, x, acc_t),
+            Reduce::Max => self.fbin(BinaryOp::Max, cur, x, acc_t),
+        };
+        self.b.push(S::Store {
+            local: acc,
+            value: new,
+        });
+        for _ in 0..ndim {
+            let body = self.b.close_block();
+            self.b.push(S::Loop { body });
+        }
+        let mut r = self.b.emit(Op::LoadLocal(acc), at.clone());
+        if op == Reduce::Mean {
+            let mut size = self.int(1);
+            for d in &dims {
+                size = self.b.emit(Op::Binary(BinaryOp::Mul, size, *d), Type::I64);
+            }
+            let n = self.cast_scalar(size, Scalar::I64, acc_t);
+            r = if acc_t.is_complex() {
+                let (re, im) = self.parts(r, acc_t);
+                let comp = acc_t.component();
+                let n = self.cast_scalar(size, Scalar::I64, comp);
+                let re = self.fbin(BinaryOp::Div, re, n, comp);
+                let im = self.fbin(BinaryOp::Div, im, n, comp);
+                self.b.emit(Op::ComplexNew(re, im), at.clone())
+            } else {
+                self.fbin(BinaryOp::Div, r, n, acc_t)
+            };
+        }
+        Value::V(r, at)
+    }
+
     fn fmath(&mut self, f: MathFn, args: Vec<ValueId>, t: Scalar) -> ValueId {
         let rt = if f.is_predicate() {
             Type::BOOL
@@ -976,12 +1238,22 @@ impl FnLower<'_, '_> {
                         items.push((x, ty.scalar().unwrap_or(Scalar::I64)));
                     }
                 }
+                Value::V(a, Type::Array { dtype, ndim: 1, .. }) => {
+                    if dtype.is_complex() {
+                        return Err(self.error(
+                            c.range(),
+                            format!("`{name}` is not defined for complex numbers"),
+                            "compare `abs(z)` instead",
+                        ));
+                    }
+                    let op = if is_min { Reduce::Min } else { Reduce::Max };
+                    return Ok(self.reduce_array(a, dtype, 1, op, true, c.range()));
+                }
                 Value::V(_, t) => {
                     return Err(self.error(
                         c.arguments.args[0].range(),
                         format!("`{name}` of {} is not supported", typing::describe(&t)),
-                        "pass two or more numbers, or a tuple of numbers, or loop over the array"
-                            .to_string(),
+                        format!("pass two or more numbers, a tuple of numbers, or a 1-D array; for a 2-D array use `np.{name}(a)`"),
                     ))
                 }
                 _ => {
@@ -1018,4 +1290,13 @@ impl FnLower<'_, '_> {
         }
         Ok(Value::V(acc, Type::Scalar(t)))
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reduce {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
 }

@@ -2176,6 +2176,8 @@ pub(crate) const BUILTIN_FUNCS: &[&str] = &[
     "len",
     "range",
     "enumerate",
+    "sum",
+    "print",
 ];
 
 pub(crate) const BUILTIN_EXCEPTIONS: &[&str] = &[

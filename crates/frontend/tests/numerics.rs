@@ -102,3 +102,43 @@ fn possibly_unassigned_reads_raise_unbound_local_error() {
     );
     assert!(!raises(&c, "UnboundLocalError"));
 }
+
+#[test]
+fn reductions_over_arrays_and_tuples() {
+    let c = ok(
+        "def f(a):\n    return sum(a), min(a), max(a), np.mean(a)\n",
+        &[arr(Scalar::I32, 1)],
+    );
+    assert_eq!(
+        c.ret,
+        Type::Tuple(vec![
+            Type::I64,
+            Type::Scalar(Scalar::I32),
+            Type::Scalar(Scalar::I32),
+            Type::F64
+        ])
+    );
+    let c = ok(
+        "def f(a):\n    return np.sum(a), np.max(a), np.prod(a)\n",
+        &[arr(Scalar::F64, 3)],
+    );
+    assert_eq!(c.ret, Type::Tuple(vec![Type::F64; 3]));
+    let c = ok(
+        "def f(t):\n    return sum(t)\n",
+        &[Type::Tuple(vec![Type::I64, Type::F64])],
+    );
+    assert_eq!(c.ret, Type::F64);
+    let d = err("def f(a):\n    return sum(a)\n", &[arr(Scalar::F64, 2)]);
+    assert!(d.rendered.contains("np.sum(a)"), "{}", d.rendered);
+}
+
+#[test]
+fn print_has_a_clear_diagnostic() {
+    let d = err("def f(x):\n    print(x)\n", &[Type::I64]);
+    assert!(
+        d.rendered.contains("`print` is not supported"),
+        "{}",
+        d.rendered
+    );
+    assert!(d.rendered.contains("py_func"), "{}", d.rendered);
+}
