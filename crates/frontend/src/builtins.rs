@@ -104,7 +104,13 @@ impl FnLower<'_, '_> {
             Value::Module(m) => Err(self.error(
                 c.func.range(),
                 format!("module `{m}` is not callable"),
-                "call a function of the module",
+                if matches!(m.as_str(), "math" | "numpy" | "np") {
+                    format!("call one of its functions, e.g. `{m}.sqrt(x)`")
+                } else {
+                    format!(
+                        "call one of its functions, e.g. `{m}.name(...)`, not the module itself"
+                    )
+                },
             )),
             Value::V(_, t) => Err(self.error(
                 c.func.range(),
@@ -175,7 +181,7 @@ impl FnLower<'_, '_> {
                     return Err(self.error(
                         e.range(),
                         format!("`{name}` needs a number"),
-                        "pass a number",
+                        format!("pass a number (an int, float or complex value), e.g. `{name}(x)`"),
                     ))
                 }
             }
@@ -271,7 +277,7 @@ impl FnLower<'_, '_> {
                     _ => Err(self.error(
                         range,
                         "`len` needs an array or a tuple",
-                        "pass an array or a tuple",
+                        "pass an array or a tuple, e.g. `len(a)` or `len(a.shape)`",
                     )),
                 };
             }
@@ -340,7 +346,7 @@ impl FnLower<'_, '_> {
                     return Err(self.error(
                         c.arguments.args[1].range(),
                         "the number of digits must be an integer",
-                        "pass an integer",
+                        "pass an integer, e.g. `round(x, 2)`, or convert with `int(...)`",
                     ));
                 }
                 let nf = self.cast_scalar(n, ns, t);
@@ -411,10 +417,37 @@ impl FnLower<'_, '_> {
         let range = c.range();
         let np = module == "numpy";
         let unknown_fn = || {
+            let creates = matches!(
+                name,
+                "zeros"
+                    | "ones"
+                    | "empty"
+                    | "full"
+                    | "array"
+                    | "asarray"
+                    | "arange"
+                    | "linspace"
+                    | "zeros_like"
+                    | "ones_like"
+                    | "empty_like"
+                    | "full_like"
+                    | "copy"
+                    | "eye"
+                    | "identity"
+            );
+            let help = if np && creates {
+                format!(
+                    "creating arrays is not supported in compiled code yet: call `np.{name}` \
+                     before the compiled function and pass the array in as an argument"
+                )
+            } else {
+                "use a `math` or NumPy scalar function such as `math.sin` or `np.arctan`, \
+                 or write the computation as a loop"
+                    .to_string()
+            };
             (
                 format!("`{display}` is not supported in compiled code"),
-                "use a `math` or NumPy scalar function such as `math.sin` or `np.arctan`"
-                    .to_string(),
+                help,
             )
         };
         // math.floor/ceil/trunc give Python ints.
@@ -569,7 +602,7 @@ impl FnLower<'_, '_> {
                     return Err(self.error(
                         c.arguments.args[1].range(),
                         "the exponent of `ldexp` must be an integer",
-                        "pass an integer",
+                        "pass an integer, e.g. `math.ldexp(x, 3)`, or convert with `int(...)`",
                     ));
                 }
                 let n = self.cast_scalar(n, ns, Scalar::I32);
@@ -605,7 +638,7 @@ impl FnLower<'_, '_> {
                     return Err(self.error(
                         range,
                         format!("`{display}` is not supported on complex numbers"),
-                        "compare the real parts",
+                        "apply it to the real parts, e.g. `z.real`",
                     ));
                 }
                 let op = if name.ends_with("min") || name == "minimum" {
@@ -671,7 +704,7 @@ impl FnLower<'_, '_> {
                     return Err(self.error(
                         range,
                         "`numpy.sign` is not supported on complex numbers",
-                        "use the real part",
+                        "apply it to `z.real`, or compute `z / abs(z)` for the complex sign",
                     ));
                 }
                 let v = self.cast_scalar(v, s, s2);
@@ -1260,7 +1293,7 @@ impl FnLower<'_, '_> {
                     return Err(self.error(
                         c.range(),
                         format!("`{name}` needs numbers"),
-                        "pass numbers",
+                        format!("write `{name}(a, b)` with numbers, or `{name}(t)` with a tuple or 1-D array"),
                     ))
                 }
             }

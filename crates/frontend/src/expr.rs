@@ -170,7 +170,7 @@ impl FnLower<'_, '_> {
             other => Err(self.unsupported(
                 other.range(),
                 "this expression is not supported in compiled code",
-                "use numbers, arrays, tuples and calls",
+                "rewrite it with numbers, arrays, tuples, operators and function calls, or compute it outside the compiled function",
             )),
         }
     }
@@ -192,7 +192,7 @@ impl FnLower<'_, '_> {
             _ => Err(self.error(
                 range,
                 format!("{what} is not defined for a module, function or class"),
-                "call the function, or use a number",
+                "call the function, e.g. `f(x)`, or use a number variable",
             )),
         }
     }
@@ -817,7 +817,11 @@ impl FnLower<'_, '_> {
                     return Ok(Value::Unknown);
                 };
                 if items.is_empty() {
-                    return Err(self.error(s.range, "indexing an empty tuple", "remove the index"));
+                    return Err(self.error(
+                        s.range,
+                        "indexing an empty tuple",
+                        "an empty tuple has no items: remove the index or make the tuple non-empty",
+                    ));
                 }
                 let tupty = Type::Tuple(items.clone());
                 let mut u = items[0].clone();
@@ -838,7 +842,7 @@ impl FnLower<'_, '_> {
                     self.error(
                         s.range,
                         "cannot index this tuple at run time",
-                        "use a constant index",
+                        "index it with an integer literal, e.g. `t[0]`",
                     )
                 })?;
                 let dim = self.int(n);
@@ -852,12 +856,12 @@ impl FnLower<'_, '_> {
             Value::V(_, t) => Err(self.error(
                 s.value.range(),
                 format!("{} cannot be indexed", describe(&t)),
-                "index arrays and tuples only",
+                "index a NumPy array or a tuple, e.g. `a[i]`; a number has no items",
             )),
             _ => Err(self.error(
                 s.value.range(),
                 "this value cannot be indexed",
-                "index arrays and tuples only",
+                "index a NumPy array or a tuple, e.g. `a[i]`",
             )),
         }
     }

@@ -469,7 +469,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
         Err(self.error(
             def.name.range,
             "type inference did not settle",
-            "give variables one type each",
+            "give each variable one kind of value (e.g. always a float): use a new name where the kind changes",
         ))
     }
 
@@ -914,7 +914,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
             _ => Err(self.error(
                 range,
                 "a module or function cannot be used as a condition",
-                "call the function, or compare a number",
+                "call the function, e.g. `if f(x):`, or compare a number, e.g. `if x > 0:`",
             )),
         }
     }
@@ -983,7 +983,11 @@ impl<'c, 'e> FnLower<'c, 'e> {
             S::For(f) => self.for_stmt(f),
             S::Break(b) => {
                 let Some(lp) = self.loops.last_mut() else {
-                    return Err(self.error(b.range, "`break` outside a loop", "remove it"));
+                    return Err(self.error(
+                        b.range,
+                        "`break` outside a loop",
+                        "remove the `break`, or put it inside a `for` or `while` loop",
+                    ));
                 };
                 lp.has_break = true;
                 if let Some(flag) = lp.broken {
@@ -998,7 +1002,11 @@ impl<'c, 'e> FnLower<'c, 'e> {
             }
             S::Continue(c) => {
                 if self.loops.is_empty() {
-                    return Err(self.error(c.range, "`continue` outside a loop", "remove it"));
+                    return Err(self.error(
+                        c.range,
+                        "`continue` outside a loop",
+                        "remove the `continue`, or put it inside a `for` or `while` loop",
+                    ));
                 }
                 self.b.push(IrStmt::Continue);
                 Ok(true)
@@ -1187,31 +1195,34 @@ impl<'c, 'e> FnLower<'c, 'e> {
                     format!("cannot unpack {}", describe(&t)),
                     "unpack tuples only, e.g. `a, b = t`",
                 )),
-                _ => Err(self.error(*range, "cannot unpack this value", "unpack tuples only")),
+                _ => Err(self.error(
+                    *range,
+                    "cannot unpack this value",
+                    "unpack a tuple, e.g. `n, m = a.shape`",
+                )),
             },
             E::Subscript(s) => {
                 let base = self.expr(&s.value)?;
-                let (arr, aty) = match base {
-                    Value::Unknown => {
-                        self.index_exprs(&s.slice)?;
-                        return Ok(());
-                    }
-                    Value::V(a, t @ Type::Array { .. }) => (a, t),
-                    Value::V(_, t) => {
-                        return Err(self.error(
-                            s.value.range(),
-                            format!("cannot assign to an item of {}", describe(&t)),
-                            "only array elements can be assigned, e.g. `a[i] = x`",
-                        ))
-                    }
-                    _ => {
-                        return Err(self.error(
+                let (arr, aty) =
+                    match base {
+                        Value::Unknown => {
+                            self.index_exprs(&s.slice)?;
+                            return Ok(());
+                        }
+                        Value::V(a, t @ Type::Array { .. }) => (a, t),
+                        Value::V(_, t) => {
+                            return Err(self.error(
+                                s.value.range(),
+                                format!("cannot assign to an item of {}", describe(&t)),
+                                "only array elements can be assigned, e.g. `a[i] = x`",
+                            ))
+                        }
+                        _ => return Err(self.error(
                             s.value.range(),
                             "cannot assign to an item of this value",
-                            "only array elements can be assigned",
-                        ))
-                    }
-                };
+                            "assign to an array element, e.g. `a[i] = x`; tuples cannot be changed",
+                        )),
+                    };
                 let Some(idx) = self.array_indices(arr, &aty, &s.slice, true)? else {
                     return Ok(());
                 };
@@ -1253,7 +1264,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
                 return Err(self.error(
                     range,
                     "cannot store this value in an array",
-                    "store a number",
+                    "store a number, e.g. `a[i] = x`; copy arrays element by element in a loop",
                 ))
             }
         };
@@ -1286,28 +1297,27 @@ impl<'c, 'e> FnLower<'c, 'e> {
             }
             E::Subscript(s) => {
                 let base = self.expr(&s.value)?;
-                let (arr, aty) = match base {
-                    Value::V(arr, t @ Type::Array { .. }) => (arr, t),
-                    Value::Unknown => {
-                        self.index_exprs(&s.slice)?;
-                        self.expr(&a.value)?;
-                        return Ok(());
-                    }
-                    Value::V(_, t) => {
-                        return Err(self.error(
-                            s.value.range(),
-                            format!("cannot assign to an item of {}", describe(&t)),
-                            "only array elements can be assigned, e.g. `a[i] += x`",
-                        ))
-                    }
-                    _ => {
-                        return Err(self.error(
+                let (arr, aty) =
+                    match base {
+                        Value::V(arr, t @ Type::Array { .. }) => (arr, t),
+                        Value::Unknown => {
+                            self.index_exprs(&s.slice)?;
+                            self.expr(&a.value)?;
+                            return Ok(());
+                        }
+                        Value::V(_, t) => {
+                            return Err(self.error(
+                                s.value.range(),
+                                format!("cannot assign to an item of {}", describe(&t)),
+                                "only array elements can be assigned, e.g. `a[i] += x`",
+                            ))
+                        }
+                        _ => return Err(self.error(
                             s.value.range(),
                             "cannot assign to an item of this value",
-                            "only array elements can be assigned",
-                        ))
-                    }
-                };
+                            "assign to an array element, e.g. `a[i] = x`; tuples cannot be changed",
+                        )),
+                    };
                 let Some(idx) = self.array_indices(arr, &aty, &s.slice, true)? else {
                     self.expr(&a.value)?;
                     return Ok(());
@@ -1670,7 +1680,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
                     self.error(
                         f.iter.range(),
                         "cannot loop over this tuple",
-                        "use items of one type",
+                        "loop over a tuple whose items are all numbers, or all arrays of one type",
                     )
                 })?;
                 (c, target)
@@ -1999,7 +2009,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
             _ => Err(self.error(
                 range,
                 format!("{what} must be an integer"),
-                "pass an integer value",
+                "pass an integer, or convert with `int(...)`",
             )),
         }
     }
