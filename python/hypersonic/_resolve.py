@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import linecache
 import math
 import cmath
 import textwrap
@@ -27,21 +28,60 @@ def source_info(func) -> tuple:
     func = inspect.unwrap(getattr(func, "py_func", func))
     if not isinstance(func, pytypes.FunctionType):
         raise TypeError(f"{func!r} is not a Python function; only functions defined with def can be compiled")
-    try:
-        lines, first_line = inspect.getsourcelines(func)
-    except (OSError, TypeError) as e:
-        raise TypeError(
-            f"cannot read the source of {func.__qualname__}: {e}. Hypersonic compiles "
-            "functions defined in files (or in notebooks and the REPL where source is kept)"
-        ) from None
+    found = _fast_source_lines(func)
+    if found is None:
+        try:
+            found = inspect.getsourcelines(func)
+        except (OSError, TypeError) as e:
+            raise TypeError(
+                f"cannot read the source of {func.__qualname__}: {e}. Hypersonic compiles "
+                "functions defined in files (or in notebooks and the REPL where source is kept)"
+            ) from None
+    lines, first_line = found
     raw = "".join(lines)
     source = textwrap.dedent(raw)
     first = next((ln for ln in lines if ln.strip()), "")
     col_offset = len(first) - len(first.lstrip()) if source != raw else 0
-    filename = inspect.getsourcefile(func) or func.__code__.co_filename
+    filename = func.__code__.co_filename
     key = id(func)
     _functions[key] = func
     return (key, func.__name__, filename, max(first_line, 1), col_offset, source)
+
+
+def _fast_source_lines(func):
+    """The function's lines found by indentation, without ``inspect``'s tokenizer
+    (which costs milliseconds on a first compile). None when unsure: the caller
+    then asks ``inspect``."""
+    code = func.__code__
+    lines = linecache.getlines(code.co_filename, func.__globals__)
+    start = code.co_firstlineno - 1
+    if not lines or start >= len(lines):
+        return None
+    head = lines[start]
+    indent = len(head) - len(head.lstrip())
+    end = start + 1
+    in_def_header = not head.lstrip().startswith("def ")
+    while end < len(lines):
+        line = lines[end]
+        stripped = line.strip()
+        if in_def_header:
+            if stripped.startswith(("def ", "async def ")):
+                in_def_header = False
+            end += 1
+            continue
+        if stripped and not stripped.startswith("#") and len(line) - len(line.lstrip()) <= indent:
+            break
+        end += 1
+    block = lines[start:end]
+    while block and not block[-1].strip():
+        block.pop()
+    text = textwrap.dedent("".join(block))
+    # A cut inside a string, a bracket or a continuation does not compile.
+    try:
+        compile(text, code.co_filename, "exec", dont_inherit=True)
+    except SyntaxError:
+        return None
+    return block, start + 1
 
 
 def _builtin_name(obj) -> str | None:

@@ -76,3 +76,27 @@ impl HostModule {
         self.entry_fn()
     }
 }
+
+/// Starts LLVM's one-time initialisation (targets, the host CPU's features,
+/// pass registries) on a background thread, by compiling a tiny function, so
+/// that a user's first compile does not pay for it. Returns at once.
+pub fn warm_up_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("hypersonic-llvm-warm-up".into())
+            .spawn(|| {
+                use hypersonic_ir::{builder::FunctionBuilder, BinaryOp, FuncId, Op, Stmt, Type};
+                let mut b = FunctionBuilder::new("warm_up", vec![Type::I64], Type::I64);
+                let x = b.emit(Op::Param(0), Type::I64);
+                let y = b.emit(Op::Binary(BinaryOp::Add, x, x), Type::I64);
+                b.push(Stmt::Return { value: Some(y) });
+                let module = Module {
+                    functions: vec![b.finish()],
+                    entry: FuncId(0),
+                    exceptions: vec![],
+                };
+                let _ = HostModule::compile(&module, &HostOptions::default());
+            });
+    });
+}

@@ -15,5 +15,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<specialization::CompiledFunction>()?;
     m.add_function(wrap_pyfunction!(specialization::compile, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    hypersonic_llvm::warm_up_in_background();
     Ok(())
 }

@@ -27,6 +27,7 @@ pub struct Specialization {
     host: HostModule,
     annotated_source: String,
     ir_text: String,
+    frontend_time: std::time::Duration,
     /// Python objects the code points into (captured global arrays).
     _keepalive: Vec<Py<PyAny>>,
 }
@@ -120,6 +121,19 @@ impl CompiledFunction {
 
     fn asm(&self) -> String {
         self.spec.host.asm()
+    }
+
+    /// Seconds spent in each compiler stage: `(front end, LLVM codegen,
+    /// LLVM optimisation, native code generation)`.
+    #[getter]
+    fn compile_times(&self) -> (f64, f64, f64, f64) {
+        let t = self.spec.host.compile_times();
+        (
+            self.spec.frontend_time.as_secs_f64(),
+            t.codegen.as_secs_f64(),
+            t.optimize.as_secs_f64(),
+            t.jit.as_secs_f64(),
+        )
     }
 
     /// The address of the native entry point (for ctypes and tests).
@@ -217,6 +231,7 @@ pub fn compile(
     let nogil = flag("nogil")?;
 
     let env = PyEnvironment::new(py)?;
+    let started = std::time::Instant::now();
     let compiled = catch_unwind(AssertUnwindSafe(|| {
         hypersonic_frontend::compile(&func, &params, declared_ret.as_ref(), &env, &fe_opts)
     }))
@@ -234,6 +249,7 @@ pub fn compile(
             ),
         ));
     }
+    let frontend_time = started.elapsed();
     let ir_text = hypersonic_ir::printer::print_module(&compiled.module);
     if log_enabled() {
         eprintln!("[hypersonic] typed IR of {}:\n{ir_text}", func.name);
@@ -270,6 +286,7 @@ pub fn compile(
         host,
         annotated_source: compiled.annotated_source,
         ir_text,
+        frontend_time,
         _keepalive: env.keepalive.into_inner(),
     };
     Ok(CompiledFunction {
