@@ -397,6 +397,9 @@ impl FnLower<'_, '_> {
             }
             _ => {}
         }
+        if module == "cmath" {
+            return self.cmath_call(name, &display, c);
+        }
         if !matches!(module, "math" | "numpy") {
             return Err(self.unsupported(
                 c.func.range(),
@@ -1107,6 +1110,78 @@ impl FnLower<'_, '_> {
             };
         }
         Value::V(r, at)
+    }
+
+    /// `cmath` functions: arguments become complex128.
+    fn cmath_call(&mut self, name: &str, display: &str, c: &ast::ExprCall) -> R<Value> {
+        let t = Scalar::C128;
+        let comp = Scalar::F64;
+        if name == "rect" {
+            self.expect_args(c, 2, 2, display)?;
+            let Some(args) = self.scalar_args(c, display)? else {
+                return Ok(Value::Unknown);
+            };
+            let (r, tr) = self.as_float(args[0], display, c.range())?;
+            let (p, tp) = self.as_float(args[1], display, c.range())?;
+            let r = self.cast_scalar(r, tr, comp);
+            let p = self.cast_scalar(p, tp, comp);
+            let cp = self.fmath(MathFn::Cos, vec![p], comp);
+            let sp = self.fmath(MathFn::Sin, vec![p], comp);
+            let re = self.fbin(BinaryOp::Mul, r, cp, comp);
+            let im = self.fbin(BinaryOp::Mul, r, sp, comp);
+            let ty = Type::Scalar(t);
+            return Ok(Value::V(
+                self.b.emit(Op::ComplexNew(re, im), ty.clone()),
+                ty,
+            ));
+        }
+        self.expect_args(c, 1, 1, display)?;
+        let Some(args) = self.scalar_args(c, display)? else {
+            return Ok(Value::Unknown);
+        };
+        let z = self.cast_scalar(args[0].0, args[0].1, t);
+        let (re, im) = self.parts(z, t);
+        match name {
+            "phase" | "polar" => {
+                let ph = self.fmath(MathFn::Atan2, vec![im, re], comp);
+                if name == "phase" {
+                    return Ok(Value::V(ph, Type::F64));
+                }
+                let r = self.fmath(MathFn::Hypot, vec![re, im], comp);
+                let ty = Type::Tuple(vec![Type::F64, Type::F64]);
+                Ok(Value::V(
+                    self.b.emit(Op::MakeTuple(vec![r, ph]), ty.clone()),
+                    ty,
+                ))
+            }
+            "isnan" | "isinf" | "isfinite" => {
+                let f = match name {
+                    "isnan" => MathFn::IsNan,
+                    "isinf" => MathFn::IsInf,
+                    _ => MathFn::IsFinite,
+                };
+                let a = self.fmath(f, vec![re], comp);
+                let b = self.fmath(f, vec![im], comp);
+                let join = if name == "isfinite" {
+                    BinaryOp::BitAnd
+                } else {
+                    BinaryOp::BitOr
+                };
+                Ok(Value::V(
+                    self.b.emit(Op::Binary(join, a, b), Type::BOOL),
+                    Type::BOOL,
+                ))
+            }
+            _ => match self.complex_unary(name, z, t) {
+                Some(v) => Ok(v),
+                None => Err(self.unsupported(
+                    c.func.range(),
+                    format!("`{display}` is not supported in compiled code"),
+                    "use `cmath.exp`, `log`, `log10`, `sqrt`, `sin`, `cos`, `tan`, `sinh`, \
+                     `cosh`, `tanh`, `phase`, `polar` or `rect`, or write it with real operations",
+                )),
+            },
+        }
     }
 
     fn fmath(&mut self, f: MathFn, args: Vec<ValueId>, t: Scalar) -> ValueId {

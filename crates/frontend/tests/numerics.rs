@@ -142,3 +142,26 @@ fn print_has_a_clear_diagnostic() {
     );
     assert!(d.rendered.contains("py_func"), "{}", d.rendered);
 }
+
+#[test]
+fn cmath_functions() {
+    let mut e = env();
+    e.0.insert(
+        "cmath".to_string(),
+        hypersonic_frontend::Global::Module("cmath".into()),
+    );
+    let c = compile_with(
+        &e,
+        "def f(z):\n    return cmath.exp(z) + cmath.sqrt(z), cmath.phase(z), cmath.polar(z)\n",
+        &[Type::F64],
+    )
+    .unwrap_or_else(|d| panic!("{}", d.rendered));
+    assert_eq!(
+        c.ret,
+        Type::Tuple(vec![
+            c128(),
+            Type::F64,
+            Type::Tuple(vec![Type::F64, Type::F64])
+        ])
+    );
+}
