@@ -3,6 +3,9 @@
 Change ``from numba import njit`` to ``from hypersonic import njit``.
 """
 
+import atexit as _atexit
+
+from . import _core
 from .decorators import jit, njit
 from .errors import InternalCompilerError, TypingError, UnsupportedError
 from .types import (
@@ -17,6 +20,10 @@ from . import types
 prange = range
 
 __version__ = "0.1.0"
+
+# Optimised second-tier compiles run on background threads; none may still be
+# inside LLVM when the interpreter tears the process down.
+_atexit.register(_core.wait_for_background_compiles)
 
 __all__ = [
     "jit", "njit", "prange", "TypingError", "UnsupportedError", "InternalCompilerError", "typeof", "types",

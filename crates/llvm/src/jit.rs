@@ -92,6 +92,29 @@ fn init_native() -> Result<(), CodegenError> {
         .map_err(|e| CodegenError::Llvm(format!("native target: {e}")))
 }
 
+struct SharedMachine(TargetMachine);
+// SAFETY: the machine is only used under its mutex.
+unsafe impl Send for SharedMachine {}
+
+/// One target machine per optimisation level for the whole process: its
+/// subtarget (cost tables for the optimiser) is built once, not per compile.
+fn shared_machine(opt: OptimizationLevel) -> Result<&'static Mutex<SharedMachine>, CodegenError> {
+    static MACHINES: [OnceLock<Result<Mutex<SharedMachine>, String>>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let slot = &MACHINES[opt as usize];
+    slot.get_or_init(|| {
+        host_machine(opt)
+            .map(|m| Mutex::new(SharedMachine(m)))
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| CodegenError::Llvm(e.clone()))
+}
+
 fn host_machine(opt: OptimizationLevel) -> Result<TargetMachine, CodegenError> {
     let triple = TargetMachine::get_default_triple();
     let target = Target::from_triple(&triple).map_err(|e| CodegenError::Llvm(e.to_string()))?;
@@ -186,9 +209,11 @@ fn compile_in(
     pbo.set_loop_vectorization(opts.opt_level >= 2);
     pbo.set_loop_slp_vectorization(opts.opt_level >= 2);
     pbo.set_loop_unrolling(opts.opt_level >= 2);
-    module
-        .run_passes(&pipeline, &machine, pbo)
-        .map_err(|e| CodegenError::Llvm(e.to_string()))?;
+    let shared = shared_machine(opt)?;
+    let guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let r = module.run_passes(&pipeline, &guard.0, pbo);
+    drop(guard);
+    r.map_err(|e| CodegenError::Llvm(e.to_string()))?;
     let t2 = Instant::now();
 
     let optimized = module.clone();
@@ -267,5 +292,25 @@ impl HostModule {
                 }
             })
             .clone()
+    }
+}
+
+/// Background threads inside LLVM (the warm-up), joined by
+/// [`wait_for_background_compiles`].
+static PENDING: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+pub(crate) fn track_background(handle: std::thread::JoinHandle<()>) {
+    PENDING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(handle);
+}
+
+/// Joins every background thread that may be inside LLVM, so that none is
+/// running when the process exits and LLVM's global destructors run.
+pub fn wait_for_background_compiles() {
+    let handles = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in handles {
+        let _ = h.join();
     }
 }

@@ -22,7 +22,7 @@ mod types;
 
 use hypersonic_ir::{abi::HostEntry, Module};
 
-pub use jit::HostModule;
+pub use jit::{wait_for_background_compiles, HostModule};
 
 #[derive(Clone, Copy, Debug)]
 pub struct HostOptions {
@@ -77,9 +77,9 @@ impl HostModule {
     }
 }
 
-/// Starts LLVM's one-time initialisation (targets, the host CPU's features,
-/// pass registries) on a background thread, by compiling a tiny function, so
-/// that a user's first compile does not pay for it. Returns at once.
+/// Starts LLVM's one-time initialisation (targets, the host CPU's features, pass
+/// registries, first-use allocations) on a background thread by compiling a tiny
+/// function, so that a user's first compile does not pay for it. Returns at once.
 pub fn warm_up_in_background() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
@@ -97,6 +97,7 @@ pub fn warm_up_in_background() {
                     exceptions: vec![],
                 };
                 let _ = HostModule::compile(&module, &HostOptions::default());
-            });
+            })
+            .map(jit::track_background);
     });
 }

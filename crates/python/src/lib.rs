@@ -9,11 +9,18 @@ mod type_text;
 
 use pyo3::prelude::*;
 
+/// Joins the background (second-tier) compiles; `hypersonic` calls it at exit.
+#[pyfunction]
+fn wait_for_background_compiles(py: Python<'_>) {
+    py.detach(hypersonic_llvm::wait_for_background_compiles);
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatcher::Dispatcher>()?;
     m.add_class::<specialization::CompiledFunction>()?;
     m.add_function(wrap_pyfunction!(specialization::compile, m)?)?;
+    m.add_function(wrap_pyfunction!(wait_for_background_compiles, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     hypersonic_llvm::warm_up_in_background();
     Ok(())
