@@ -1,8 +1,6 @@
 //! Lowering expressions: literals, names, operators, comparisons, indexing, attributes.
 
-use hypersonic_ir::{
-    BinaryOp, CmpOp, Const, Layout, Op, Scalar, Stmt as IrStmt, Type, UnaryOp, ValueId,
-};
+use hypersonic_ir::{BinaryOp, CmpOp, Const, Op, Scalar, Stmt as IrStmt, Type, UnaryOp, ValueId};
 use ruff_text_size::{Ranged, TextRange};
 
 use crate::lower::{const_int, FnLower, Value, R};
@@ -761,12 +759,7 @@ impl FnLower<'_, '_> {
                 Ok(Value::Unknown)
             }
             Value::V(a, ty @ Type::Array { .. }) => {
-                let Type::Array {
-                    dtype,
-                    ndim,
-                    layout,
-                } = ty.clone()
-                else {
+                let Type::Array { dtype, ndim, .. } = ty.clone() else {
                     return Ok(Value::Unknown);
                 };
                 let Some(idx) = self.array_indices(a, &ty, &s.slice, false)? else {
@@ -776,14 +769,8 @@ impl FnLower<'_, '_> {
                     let t = Type::Scalar(dtype);
                     Ok(Value::V(self.b.emit(Op::ArrayLoad(a, idx), t.clone()), t))
                 } else {
-                    let t = Type::Array {
-                        dtype,
-                        ndim: ndim - idx.len() as u8,
-                        layout: if layout == Layout::C {
-                            Layout::C
-                        } else {
-                            Layout::A
-                        },
+                    let Some(t) = ty.view(idx.len()) else {
+                        return Ok(Value::Unknown);
                     };
                     Ok(Value::V(self.b.emit(Op::SubArray(a, idx), t.clone()), t))
                 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use hypersonic_ir::builder::FunctionBuilder;
 use hypersonic_ir::{
-    Block, CmpOp, Const, Exception, FuncId, Function, Layout, Loc, LocalId, Module, Op, Scalar,
+    Block, CmpOp, Const, Exception, FuncId, Function, Loc, LocalId, Module, Op, Scalar,
     Stmt as IrStmt, Type, ValueId,
 };
 use ruff_text_size::{Ranged, TextRange};
@@ -226,7 +226,8 @@ fn mangle(t: &Type) -> String {
             dtype,
             ndim,
             layout,
-        } => format!("arr_{}_{}d_{:?}", dtype.name(), ndim, layout),
+            space,
+        } => format!("arr_{}_{}d_{:?}_{:?}", dtype.name(), ndim, layout, space),
         Type::Tuple(items) => {
             let inner: Vec<String> = items.iter().map(mangle).collect();
             format!("tup{}_{}_", items.len(), inner.join("_"))
@@ -669,11 +670,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
                 shape,
                 strides,
             } => {
-                let ty = Type::Array {
-                    dtype,
-                    ndim: shape.len() as u8,
-                    layout,
-                };
+                let ty = Type::array(dtype, shape.len() as u8, layout);
                 let v = self.b.emit(
                     Op::Const(Const::Array {
                         data,
@@ -1719,24 +1716,12 @@ impl<'c, 'e> FnLower<'c, 'e> {
                 value: next,
             });
             let item = match &ty {
-                Type::Array {
-                    dtype,
-                    ndim,
-                    layout,
-                } => {
+                Type::Array { dtype, ndim, .. } => {
                     if *ndim == 1 {
                         let t = Type::Scalar(*dtype);
                         Value::V(self.b.emit(Op::ArrayLoad(seq, vec![i]), t.clone()), t)
                     } else {
-                        let t = Type::Array {
-                            dtype: *dtype,
-                            ndim: ndim - 1,
-                            layout: if *layout == Layout::C {
-                                Layout::C
-                            } else {
-                                Layout::A
-                            },
-                        };
+                        let t = ty.view(1).expect("a view of an N-d array");
                         Value::V(self.b.emit(Op::SubArray(seq, vec![i]), t.clone()), t)
                     }
                 }

@@ -130,11 +130,7 @@ mod tests {
             unify(&Type::I64, &Type::Scalar(C128)),
             Some(Type::Scalar(C128))
         );
-        let arr = Type::Array {
-            dtype: F64,
-            ndim: 1,
-            layout: hypersonic_ir::Layout::C,
-        };
+        let arr = Type::array(F64, 1, hypersonic_ir::Layout::C);
         assert_eq!(unify(&arr, &Type::I64), None);
     }
 }

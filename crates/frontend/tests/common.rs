@@ -37,11 +37,7 @@ pub fn src(key: u64, text: &str) -> SourceFunction {
 }
 
 pub fn arr(dtype: Scalar, ndim: u8) -> Type {
-    Type::Array {
-        dtype,
-        ndim,
-        layout: Layout::C,
-    }
+    Type::array(dtype, ndim, Layout::C)
 }
 
 pub fn compile_with(e: &Env, text: &str, args: &[Type]) -> Result<Compiled, Diagnostic> {

@@ -45,11 +45,7 @@ mod tests {
         assert_eq!(slots(&Type::I64), 1);
         assert_eq!(slots(&Type::Scalar(Scalar::C128)), 2);
         assert_eq!(slots(&Type::Scalar(Scalar::C64)), 1);
-        let a2 = Type::Array {
-            dtype: Scalar::F32,
-            ndim: 2,
-            layout: Layout::A,
-        };
+        let a2 = Type::array(Scalar::F32, 2, Layout::A);
         assert_eq!(slots(&a2), 5);
         assert_eq!(slots(&Type::Tuple(vec![Type::I64, a2, Type::None])), 6);
     }

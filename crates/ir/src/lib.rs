@@ -16,10 +16,12 @@
 
 pub mod abi;
 pub mod builder;
+pub mod gpu;
 pub mod ops;
 pub mod printer;
 pub mod types;
 pub mod verify;
 
+pub use gpu::*;
 pub use ops::*;
 pub use types::*;

@@ -1,5 +1,6 @@
 //! Functions, blocks, statements and operations.
 
+use crate::gpu::{AtomicOp, Axis, BarrierReduce, BitFn, FenceScope, Geometry, Shuffle, Vote};
 use crate::types::{Scalar, Type};
 
 /// An SSA value defined by exactly one [`Stmt::Let`] (or a parameter).
@@ -124,6 +125,16 @@ pub enum Stmt {
     Return { value: Option<ValueId> },
     /// Raises a Python exception (on devices without exceptions: records it and stops the thread).
     Raise { exc: ExcId, loc: Loc },
+
+    // ---- kernels only (see `gpu.rs`) ----
+    /// `cuda.syncthreads()`: every thread of the block waits here, and their
+    /// memory writes become visible to each other. Only where the whole block
+    /// reaches it (the front end rejects a barrier under thread-dependent control flow).
+    Barrier { loc: Loc },
+    /// `cuda.threadfence*()`.
+    Fence(FenceScope),
+    /// `cuda.syncwarp(mask)`: the lanes in `mask` (a `uint32`) wait for each other.
+    SyncWarp { mask: ValueId, loc: Loc },
 }
 
 /// A compile-time constant.
@@ -355,13 +366,126 @@ pub enum Op {
     ComplexNew(ValueId, ValueId),
     ComplexReal(ValueId),
     ComplexImag(ValueId),
+
+    // ---- kernels only (see `gpu.rs`) ----
+    /// `int32`: a thread-geometry register (`cuda.threadIdx.x`, ...).
+    Geometry(Geometry, Axis),
+    /// `int32`: this thread's lane in its warp of 32 (`cuda.laneid`).
+    LaneId,
+    /// A block-shared array (`cuda.shared.array`), C layout, `Space::Shared`.
+    /// Each `SharedArray` op is its own allocation per block. `dynamic`: the
+    /// 1-D array over the launch's dynamic shared memory (`shape` is `[0]`),
+    /// which every dynamic `SharedArray` of the kernel aliases, as in CUDA.
+    SharedArray {
+        dtype: Scalar,
+        shape: Vec<i64>,
+        dynamic: bool,
+    },
+    /// A per-thread array (`cuda.local.array`), C layout, `Space::Local`.
+    LocalArray {
+        dtype: Scalar,
+        shape: Vec<i64>,
+    },
+    /// Read-only data baked into the kernel (`cuda.const.array_like`): the
+    /// elements' bytes, little-endian, C order; C layout, `Space::Constant`.
+    ConstArray {
+        dtype: Scalar,
+        shape: Vec<i64>,
+        data: Vec<u8>,
+    },
+    /// `old = array[indices]; array[indices] = op(old, value)`, atomically;
+    /// the result is `old`. Indices as for `ArrayLoad`; `value` has the dtype.
+    Atomic {
+        op: AtomicOp,
+        array: ValueId,
+        indices: Vec<ValueId>,
+        value: ValueId,
+    },
+    /// Atomic compare-and-swap: stores `desired` if the element equals
+    /// `expected`; the result is the old element.
+    AtomicCas {
+        array: ValueId,
+        indices: Vec<ValueId>,
+        expected: ValueId,
+        desired: ValueId,
+    },
+    /// A warp shuffle: `mask` (`uint32`) names the participating lanes,
+    /// `lane` (`int32`) is the source lane, delta or xor mask per [`Shuffle`];
+    /// `width` (`int32`, a power of two up to 32) splits the warp into groups.
+    /// The result has `value`'s type (any 32- or 64-bit scalar).
+    WarpShuffle {
+        kind: Shuffle,
+        mask: ValueId,
+        value: ValueId,
+        lane: ValueId,
+        width: ValueId,
+    },
+    /// A warp vote on `pred` (`bool`) among the lanes of `mask` (`uint32`).
+    WarpVote {
+        kind: Vote,
+        mask: ValueId,
+        pred: ValueId,
+    },
+    /// A block barrier that reduces `pred` (`bool`) over the block: `int32`.
+    BarrierReduce(BarrierReduce, ValueId),
+    /// Bit functions of integers (`cuda.popc`, ...).
+    Bit(BitFn, ValueId),
 }
 
 impl Op {
+    /// Whether this operation only exists in kernels.
+    pub fn is_kernel_only(&self) -> bool {
+        matches!(
+            self,
+            Op::Geometry(..)
+                | Op::LaneId
+                | Op::SharedArray { .. }
+                | Op::LocalArray { .. }
+                | Op::ConstArray { .. }
+                | Op::WarpShuffle { .. }
+                | Op::WarpVote { .. }
+                | Op::BarrierReduce(..)
+        )
+    }
+
     /// Every value this operation reads, in order.
     pub fn operands(&self) -> Vec<ValueId> {
         match self {
-            Op::Param(_) | Op::Const(_) | Op::LoadLocal(_) => vec![],
+            Op::Param(_)
+            | Op::Const(_)
+            | Op::LoadLocal(_)
+            | Op::Geometry(..)
+            | Op::LaneId
+            | Op::SharedArray { .. }
+            | Op::LocalArray { .. }
+            | Op::ConstArray { .. } => vec![],
+            Op::BarrierReduce(_, a) | Op::Bit(_, a) => vec![*a],
+            Op::Atomic {
+                array,
+                indices,
+                value,
+                ..
+            } => std::iter::once(*array)
+                .chain(indices.iter().copied())
+                .chain(std::iter::once(*value))
+                .collect(),
+            Op::AtomicCas {
+                array,
+                indices,
+                expected,
+                desired,
+            } => std::iter::once(*array)
+                .chain(indices.iter().copied())
+                .chain([*expected, *desired])
+                .collect(),
+            Op::WarpShuffle {
+                mask,
+                value,
+                lane,
+                width,
+                ..
+            } => vec![*mask, *value, *lane, *width],
+            Op::WarpVote { mask, pred, .. } => vec![*mask, *pred],
             Op::Unary(_, a)
             | Op::Cast(a)
             | Op::ArrayDim(a, _)

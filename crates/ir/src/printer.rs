@@ -93,6 +93,15 @@ fn print_block(f: &Function, b: &Block, depth: usize, out: &mut String) {
             Stmt::Raise { exc, .. } => {
                 let _ = writeln!(out, "{pad}raise #{}", exc.0);
             }
+            Stmt::Barrier { .. } => {
+                let _ = writeln!(out, "{pad}barrier");
+            }
+            Stmt::Fence(scope) => {
+                let _ = writeln!(out, "{pad}fence.{}", format!("{scope:?}").to_lowercase());
+            }
+            Stmt::SyncWarp { mask, .. } => {
+                let _ = writeln!(out, "{pad}syncwarp {}", v(mask));
+            }
         }
     }
 }
@@ -121,5 +130,65 @@ fn print_op(op: &Op) -> String {
         Op::ComplexNew(a, b) => format!("complex {}, {}", v(a), v(b)),
         Op::ComplexReal(a) => format!("real {}", v(a)),
         Op::ComplexImag(a) => format!("imag {}", v(a)),
+        Op::Geometry(g, axis) => format!("{g:?}.{axis:?}").to_lowercase(),
+        Op::LaneId => "laneid".into(),
+        Op::SharedArray {
+            dtype,
+            shape,
+            dynamic,
+        } => format!(
+            "shared.array({dtype}, {shape:?}{})",
+            if *dynamic { ", dynamic" } else { "" }
+        ),
+        Op::LocalArray { dtype, shape } => format!("local.array({dtype}, {shape:?})"),
+        Op::ConstArray { dtype, shape, .. } => format!("const.array({dtype}, {shape:?})"),
+        Op::Atomic {
+            op,
+            array,
+            indices,
+            value,
+        } => format!(
+            "atomic.{} {}[{}], {}",
+            format!("{op:?}").to_lowercase(),
+            v(array),
+            vs(indices),
+            v(value)
+        ),
+        Op::AtomicCas {
+            array,
+            indices,
+            expected,
+            desired,
+        } => format!(
+            "atomic.cas {}[{}], {}, {}",
+            v(array),
+            vs(indices),
+            v(expected),
+            v(desired)
+        ),
+        Op::WarpShuffle {
+            kind,
+            mask,
+            value,
+            lane,
+            width,
+        } => format!(
+            "shfl.{} {}, {}, {}, {}",
+            format!("{kind:?}").to_lowercase(),
+            v(mask),
+            v(value),
+            v(lane),
+            v(width)
+        ),
+        Op::WarpVote { kind, mask, pred } => format!(
+            "vote.{} {}, {}",
+            format!("{kind:?}").to_lowercase(),
+            v(mask),
+            v(pred)
+        ),
+        Op::BarrierReduce(kind, pred) => {
+            format!("barrier.{} {}", format!("{kind:?}").to_lowercase(), v(pred))
+        }
+        Op::Bit(f, a) => format!("{} {}", format!("{f:?}").to_lowercase(), v(a)),
     }
 }

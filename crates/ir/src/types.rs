@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use crate::gpu::Space;
+
 /// A scalar kind, named as NumPy names its dtypes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scalar {
@@ -156,6 +158,8 @@ pub enum Type {
         dtype: Scalar,
         ndim: u8,
         layout: Layout,
+        /// Where the elements live; host code only has `Space::Global`.
+        space: Space,
     },
     Tuple(Vec<Type>),
 }
@@ -164,6 +168,39 @@ impl Type {
     pub const BOOL: Type = Type::Scalar(Scalar::Bool);
     pub const I64: Type = Type::Scalar(Scalar::I64);
     pub const F64: Type = Type::Scalar(Scalar::F64);
+
+    /// An array in global memory (every array a host function sees).
+    pub fn array(dtype: Scalar, ndim: u8, layout: Layout) -> Type {
+        Type::Array {
+            dtype,
+            ndim,
+            layout,
+            space: Space::Global,
+        }
+    }
+
+    /// The type of `a[i0, .., ik]` fixing the first `fixed` axes of an array
+    /// (the result of [`crate::Op::SubArray`]): C stays C, anything else becomes A.
+    pub fn view(&self, fixed: usize) -> Option<Type> {
+        match self {
+            Type::Array {
+                dtype,
+                ndim,
+                layout,
+                space,
+            } if fixed < *ndim as usize => Some(Type::Array {
+                dtype: *dtype,
+                ndim: ndim - fixed as u8,
+                layout: if *layout == Layout::C {
+                    Layout::C
+                } else {
+                    Layout::A
+                },
+                space: *space,
+            }),
+            _ => None,
+        }
+    }
 
     pub fn scalar(&self) -> Option<Scalar> {
         match self {
@@ -210,7 +247,18 @@ impl fmt::Display for Type {
                 dtype,
                 ndim,
                 layout,
+                space: Space::Global,
             } => write!(f, "array({dtype}, {ndim}d, {layout:?})"),
+            Type::Array {
+                dtype,
+                ndim,
+                layout,
+                space,
+            } => write!(
+                f,
+                "array({dtype}, {ndim}d, {layout:?}, {})",
+                format!("{space:?}").to_lowercase()
+            ),
             Type::Tuple(items) => {
                 if !items.is_empty() && items.iter().all(|t| *t == items[0]) {
                     write!(f, "UniTuple({} x {})", items[0], items.len())

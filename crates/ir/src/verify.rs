@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::gpu::{BitFn, Space, Vote};
 use crate::ops::*;
 use crate::types::{Scalar, Type};
 
@@ -167,6 +168,11 @@ impl Verifier<'_> {
                     return Err(format!("raise of unknown exception #{}", exc.0));
                 }
             }
+            Stmt::Barrier { .. } | Stmt::Fence(_) => {}
+            Stmt::SyncWarp { mask, .. } => {
+                self.visible(*mask)?;
+                self.expect(*mask, &Type::Scalar(Scalar::U32), "warp mask")?;
+            }
         }
         Ok(())
     }
@@ -181,6 +187,37 @@ impl Verifier<'_> {
                 self.ty(v)
             ))
         }
+    }
+
+    fn result_is(&self, rt: &Type, want: &Type) -> Res {
+        if rt == want {
+            Ok(())
+        } else {
+            Err(format!("result is {rt}, expected {want}"))
+        }
+    }
+
+    fn element(&self, array: ValueId) -> Result<Type, String> {
+        match self.ty(array) {
+            Type::Array { dtype, .. } => Ok(Type::Scalar(*dtype)),
+            t => Err(format!("{t} is not an array")),
+        }
+    }
+
+    /// The result of an allocation op: a C-layout array of `shape` in `space`.
+    fn allocation(&self, rt: &Type, dtype: Scalar, shape: &[i64], space: Space) -> Res {
+        if shape.is_empty() || shape.iter().any(|&n| n < 0) {
+            return Err(format!("bad array shape {shape:?}"));
+        }
+        self.result_is(
+            rt,
+            &Type::Array {
+                dtype,
+                ndim: shape.len() as u8,
+                layout: crate::types::Layout::C,
+                space,
+            },
+        )
     }
 
     fn scalar(&self, v: ValueId) -> Result<Scalar, String> {
@@ -303,29 +340,8 @@ impl Verifier<'_> {
             }
             Op::SubArray(a, idx) => {
                 self.array_prefix(*a, idx, true)?;
-                if let (
-                    Type::Array {
-                        dtype,
-                        ndim,
-                        layout,
-                    },
-                    Type::Array {
-                        dtype: d2,
-                        ndim: n2,
-                        layout: l2,
-                    },
-                ) = (self.ty(*a), &rt)
-                {
-                    let want = if *layout == crate::types::Layout::C {
-                        crate::types::Layout::C
-                    } else {
-                        crate::types::Layout::A
-                    };
-                    if d2 != dtype || *n2 as usize + idx.len() != *ndim as usize || *l2 != want {
-                        return Err(format!("view of {} giving {rt}", self.ty(*a)));
-                    }
-                } else {
-                    return Err(format!("view giving {rt}"));
+                if self.ty(*a).view(idx.len()).as_ref() != Some(&rt) {
+                    return Err(format!("view of {} giving {rt}", self.ty(*a)));
                 }
             }
             Op::MakeTuple(items) => {
@@ -351,6 +367,90 @@ impl Verifier<'_> {
                     Some(c) if c.is_complex() && c.component() == sa && sa == sb => {}
                     _ => return Err(format!("complex from {sa} and {sb} giving {rt}")),
                 }
+            }
+            Op::Geometry(..) | Op::LaneId => self.result_is(&rt, &Type::Scalar(Scalar::I32))?,
+            Op::SharedArray {
+                dtype,
+                shape,
+                dynamic,
+            } => {
+                if *dynamic && shape.len() != 1 {
+                    return Err("a dynamic shared array is 1-D".into());
+                }
+                self.allocation(&rt, *dtype, shape, Space::Shared)?
+            }
+            Op::LocalArray { dtype, shape } => self.allocation(&rt, *dtype, shape, Space::Local)?,
+            Op::ConstArray { dtype, shape, data } => {
+                self.allocation(&rt, *dtype, shape, Space::Constant)?;
+                let n: i64 = shape.iter().product();
+                if data.len() as i64 != n * dtype.size() as i64 {
+                    return Err("constant array data does not match its shape".into());
+                }
+            }
+            Op::Atomic {
+                array,
+                indices,
+                value,
+                ..
+            } => {
+                self.array_access(*array, indices)?;
+                let elem = self.element(*array)?;
+                self.expect(*value, &elem, "atomic operand")?;
+                self.result_is(&rt, &elem)?;
+            }
+            Op::AtomicCas {
+                array,
+                indices,
+                expected,
+                desired,
+            } => {
+                self.array_access(*array, indices)?;
+                let elem = self.element(*array)?;
+                self.expect(*expected, &elem, "expected value")?;
+                self.expect(*desired, &elem, "desired value")?;
+                self.result_is(&rt, &elem)?;
+            }
+            Op::WarpShuffle {
+                mask,
+                value,
+                lane,
+                width,
+                ..
+            } => {
+                self.expect(*mask, &Type::Scalar(Scalar::U32), "warp mask")?;
+                self.expect(*lane, &Type::Scalar(Scalar::I32), "shuffle lane")?;
+                self.expect(*width, &Type::Scalar(Scalar::I32), "shuffle width")?;
+                let s = self.scalar(*value)?;
+                if s.size() != 4 && s.size() != 8 || s.is_complex() {
+                    return Err(format!("shuffle of {s}"));
+                }
+                self.result_is(&rt, self.ty(*value))?;
+            }
+            Op::WarpVote { kind, mask, pred } => {
+                self.expect(*mask, &Type::Scalar(Scalar::U32), "warp mask")?;
+                self.expect(*pred, &Type::BOOL, "vote predicate")?;
+                let want = if *kind == Vote::Ballot {
+                    Type::Scalar(Scalar::U32)
+                } else {
+                    Type::BOOL
+                };
+                self.result_is(&rt, &want)?;
+            }
+            Op::BarrierReduce(_, pred) => {
+                self.expect(*pred, &Type::BOOL, "barrier predicate")?;
+                self.result_is(&rt, &Type::Scalar(Scalar::I32))?;
+            }
+            Op::Bit(f, a) => {
+                let s = self.scalar(*a)?;
+                if !s.is_int() || s.size() < 4 {
+                    return Err(format!("{f:?} on {s}"));
+                }
+                let want = if *f == BitFn::Brev {
+                    Type::Scalar(s)
+                } else {
+                    Type::Scalar(Scalar::I32)
+                };
+                self.result_is(&rt, &want)?;
             }
             Op::ComplexReal(a) | Op::ComplexImag(a) => {
                 let s = self.scalar(*a)?;

@@ -27,6 +27,8 @@ pub(crate) struct ModGen<'a, 'ctx> {
     /// The LLVM function of each IR function, by `FuncId`.
     pub funcs: Vec<FunctionValue<'ctx>>,
     pub fastmath: bool,
+    /// What the code runs on; decides how kernel operations and math lower.
+    pub target: crate::kernel::Target,
 }
 
 /// The symbol of an IR function's internal body. The prefix keeps user names from
@@ -240,12 +242,26 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
                 let status = self.m.ctx.i32_type().const_int(exc.0 as u64 + 1, false);
                 self.b.build_return(Some(&status))?;
             }
+            Stmt::Barrier { .. } | Stmt::Fence(_) | Stmt::SyncWarp { .. } => {
+                crate::kernel::lower_stmt(self, s)?
+            }
         }
         Ok(())
     }
 
     fn op(&mut self, op: &'a Op, rt: &'a Type) -> R<BasicValueEnum<'ctx>> {
         match op {
+            Op::Geometry(..)
+            | Op::LaneId
+            | Op::SharedArray { .. }
+            | Op::LocalArray { .. }
+            | Op::ConstArray { .. }
+            | Op::Atomic { .. }
+            | Op::AtomicCas { .. }
+            | Op::WarpShuffle { .. }
+            | Op::WarpVote { .. }
+            | Op::BarrierReduce(..)
+            | Op::Bit(..) => crate::kernel::lower_op(self, op, rt),
             Op::Param(i) => self
                 .func
                 .get_nth_param(i + 1)

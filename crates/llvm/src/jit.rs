@@ -192,6 +192,7 @@ fn compile_in(
         ir,
         funcs,
         fastmath: opts.fastmath,
+        target: crate::kernel::Target::Host,
     };
     for (f, fv) in ir.functions.iter().zip(&mg.funcs) {
         let mut g = FnGen::new(&mg, f, *fv)?;

@@ -16,6 +16,7 @@ mod entry;
 mod fastmath;
 mod function;
 mod jit;
+mod kernel;
 mod math;
 mod memory;
 mod types;

@@ -631,11 +631,7 @@ fn opt_level_zero_agrees() {
 #[test]
 fn global_array_constant() {
     let data: Vec<i64> = (0..10).map(|i| i * i).collect();
-    let at = Type::Array {
-        dtype: Scalar::I64,
-        ndim: 1,
-        layout: Layout::C,
-    };
+    let at = Type::array(Scalar::I64, 1, Layout::C);
     // return G[k] for a global array G captured at compile time.
     let mut b = hypersonic_ir::builder::FunctionBuilder::new("glob", vec![Type::I64], Type::I64);
     let k = b.emit(Op::Param(0), Type::I64);

@@ -124,6 +124,7 @@ pub fn pack(obj: &Bound<'_, PyAny>, ty: &Type, out: &mut Slots) -> PyResult<()> 
             dtype,
             ndim,
             layout,
+            ..
         } => {
             let view = array_view(py, obj).ok_or_else(|| mismatch(obj, ty))?;
             let layout_ok = match layout {

@@ -1,7 +1,7 @@
 //! Reads the type strings the Python package writes (`str()` of its type
 //! objects): `float64`, `none`, `array(float64, 2d, C)`, `Tuple(int64, float64)`.
 
-use hypersonic_ir::{Layout, Scalar, Type};
+use hypersonic_ir::{Layout, Scalar, Space, Type};
 
 pub fn parse_type(text: &str) -> Result<Type, String> {
     let mut p = Parser {
@@ -74,11 +74,24 @@ impl Parser<'_> {
                     "A" => Layout::A,
                     l => return Err(format!("unknown layout {l:?}")),
                 };
+                let space = if self.peek() == Some(b',') {
+                    self.i += 1;
+                    match self.word().as_str() {
+                        "global" => Space::Global,
+                        "shared" => Space::Shared,
+                        "local" => Space::Local,
+                        "constant" => Space::Constant,
+                        s => return Err(format!("unknown memory space {s:?}")),
+                    }
+                } else {
+                    Space::Global
+                };
                 self.eat(b')')?;
                 Ok(Type::Array {
                     dtype,
                     ndim,
                     layout,
+                    space,
                 })
             }
             "Tuple" => {
@@ -114,10 +127,12 @@ mod tests {
         for t in [
             Type::F64,
             Type::None,
+            Type::array(Scalar::I32, 3, Layout::F),
             Type::Array {
-                dtype: Scalar::I32,
-                ndim: 3,
-                layout: Layout::F,
+                dtype: Scalar::U8,
+                ndim: 1,
+                layout: Layout::C,
+                space: Space::Shared,
             },
             Type::Tuple(vec![Type::I64, Type::Tuple(vec![]), Type::BOOL]),
         ] {

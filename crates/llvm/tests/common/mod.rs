@@ -146,9 +146,5 @@ pub fn for_range(
 }
 
 pub fn arr(dtype: Scalar, ndim: u8, layout: Layout) -> Type {
-    Type::Array {
-        dtype,
-        ndim,
-        layout,
-    }
+    Type::array(dtype, ndim, layout)
 }
