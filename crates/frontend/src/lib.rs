@@ -87,8 +87,23 @@ pub enum ErrorModel {
     Numpy,
 }
 
+/// What kind of function is being compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FunctionKind {
+    /// `@njit`: called from Python on the host.
+    #[default]
+    Host,
+    /// `@cuda.jit`: a kernel, launched on a grid; returns nothing, may use `cuda.*`.
+    Kernel,
+    /// `@cuda.jit(device=True)` compiled on its own (for `compile_ptx(..., device=True)`);
+    /// functions called from a kernel are compiled as device code automatically.
+    Device,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
+    /// Host function, kernel or device function.
+    pub kind: FunctionKind,
     pub error_model: ErrorModel,
     /// Check every index against the array's shape and raise `IndexError`.
     pub boundscheck: bool,

@@ -264,6 +264,7 @@ fn error_models_and_boundscheck() {
         &Options {
             error_model: ErrorModel::Numpy,
             boundscheck: true,
+            ..Options::default()
         },
     )
     .unwrap();

@@ -50,3 +50,32 @@ mod tests {
         assert_eq!(slots(&Type::Tuple(vec![Type::I64, a2, Type::None])), 6);
     }
 }
+
+/// What the CPU SIMT lowering's block function reads about its block. The
+/// runtime fills one per block and calls
+/// `extern "C" fn(args: *const u64, ctx: *const BlockContext) -> u32`
+/// (the kernel's argument slots as for the host entry; the status as for the host
+/// entry, from the first thread that raised).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BlockContext {
+    /// `cuda.blockIdx` of this block.
+    pub block_idx: [u32; 3],
+    /// `cuda.blockDim`: threads per block on each axis.
+    pub block_dim: [u32; 3],
+    /// `cuda.gridDim`: blocks on each axis.
+    pub grid_dim: [u32; 3],
+    pub _pad: u32,
+    /// This worker's shared memory: the kernel's static shared arrays (as many
+    /// bytes as the compiled kernel says it needs), then `dynamic_shared_bytes`.
+    /// 16-byte aligned; reused from block to block, not zeroed.
+    pub shared: *mut u8,
+    pub dynamic_shared_bytes: u64,
+    /// Per-thread storage for values live across barriers and for local arrays:
+    /// `scratch_bytes_per_thread * threads in the block` bytes, 16-byte aligned.
+    pub scratch: *mut u8,
+    pub scratch_bytes: u64,
+}
+
+/// The block function of a kernel compiled for the CPU.
+pub type BlockEntry = unsafe extern "C" fn(args: *const u64, ctx: *const BlockContext) -> u32;

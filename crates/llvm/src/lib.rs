@@ -19,6 +19,8 @@ mod jit;
 mod kernel;
 mod math;
 mod memory;
+pub mod ptx;
+pub mod simt;
 mod types;
 
 use hypersonic_ir::{abi::HostEntry, Module};

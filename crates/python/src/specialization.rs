@@ -221,6 +221,7 @@ pub fn compile(
         _ => ErrorModel::Python,
     };
     let fe_opts = Options {
+        kind: hypersonic_frontend::FunctionKind::Host,
         error_model,
         boundscheck: flag("boundscheck")?,
     };
