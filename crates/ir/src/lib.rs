@@ -18,6 +18,7 @@ pub mod abi;
 pub mod builder;
 pub mod gpu;
 pub mod ops;
+pub mod passes;
 pub mod printer;
 pub mod types;
 pub mod verify;

@@ -1,0 +1,3 @@
+//! Analyses and transformations of the IR shared by several backends.
+
+pub mod uniformity;
