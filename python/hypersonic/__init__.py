@@ -15,6 +15,12 @@ from .types import (
     b1, f4, f8, c8, c16, i1, i2, i4, i8, u1, u2, u4, u8,
 )
 from . import types
+from . import cuda
+
+
+def devices():
+    """Every device kernels can run on, with its kind and limits."""
+    return cuda.devices.all_devices()
 
 # Numba's parallel range; loops over it run serially until parallel loops land.
 prange = range
@@ -26,7 +32,7 @@ __version__ = "0.1.0"
 _atexit.register(_core.wait_for_background_compiles)
 
 __all__ = [
-    "jit", "njit", "prange", "TypingError", "UnsupportedError", "InternalCompilerError", "typeof", "types",
+    "jit", "njit", "prange", "cuda", "devices", "TypingError", "UnsupportedError", "InternalCompilerError", "typeof", "types",
     "boolean", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "intp", "uintp", "float32", "float64", "complex64", "complex128", "double", "none", "void",
     "Array", "Signature", "Tuple", "UniTuple",

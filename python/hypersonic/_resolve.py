@@ -118,13 +118,18 @@ def describe(value) -> tuple:
     if isinstance(value, pytypes.ModuleType):
         if value in _MODULES:
             return ("module", _MODULES[value])
-        if value.__name__ in ("hypersonic", "hypersonic.cuda"):
+        if value.__name__ in ("hypersonic", "hypersonic.cuda", "numba.cuda"):
             return ("module", value.__name__)
+        if value.__name__ == "numba":
+            return ("module", "numba")
         return ("unsupported", f"the module {value.__name__}, which compiled code cannot use")
     if isinstance(value, type) and issubclass(value, BaseException):
         if getattr(builtins, value.__name__, None) is value:
             return ("exception", value.__name__)
         return ("unsupported", f"the exception class {value.__name__}; compiled code can raise builtin exceptions")
+    qualname = getattr(value, "_hs_qualname", None)
+    if isinstance(qualname, str):
+        return ("builtin", qualname)
     name = _builtin_name(value)
     if name is not None:
         return ("builtin", name)

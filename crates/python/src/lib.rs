@@ -3,6 +3,9 @@
 
 mod dispatcher;
 mod environment;
+mod errors;
+mod front;
+mod kernel;
 mod marshal;
 mod specialization;
 mod type_text;
@@ -20,6 +23,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatcher::Dispatcher>()?;
     m.add_class::<specialization::CompiledFunction>()?;
     m.add_function(wrap_pyfunction!(specialization::compile, m)?)?;
+    m.add_class::<kernel::CompiledKernel>()?;
+    m.add_function(wrap_pyfunction!(kernel::compile_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel::compile_ptx, m)?)?;
     m.add_function(wrap_pyfunction!(wait_for_background_compiles, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     hypersonic_llvm::warm_up_in_background();

@@ -4,16 +4,16 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use hypersonic_frontend::{DiagnosticKind, ErrorModel, Options};
+use hypersonic_frontend::FunctionKind;
 use hypersonic_ir::{abi, abi::HostEntry, Type};
 use hypersonic_llvm::{HostModule, HostOptions};
-use pyo3::exceptions::{PyRuntimeError, PySyntaxError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::environment::{source_function, PyEnvironment};
+use crate::errors::{internal_error, log_enabled, panic_text, typing_error};
+use crate::front::{exception_classes, raised, run_front_end, Flags};
 use crate::marshal::{pack, unpack, Slots};
-use crate::type_text::parse_type;
 
 pub struct Specialization {
     pub params: Vec<Type>,
@@ -61,23 +61,7 @@ impl Specialization {
     }
 
     fn exception(&self, py: Python<'_>, status: u32) -> PyErr {
-        match self.exceptions.get(status as usize - 1) {
-            Some((class, message)) => {
-                let class = class.bind(py);
-                let err = if message.is_empty() {
-                    class.call0()
-                } else {
-                    class.call1((message.as_str(),))
-                };
-                match err {
-                    Ok(e) => PyErr::from_value(e),
-                    Err(e) => e,
-                }
-            }
-            None => PyRuntimeError::new_err(format!(
-                "compiled code failed with unknown status {status}"
-            )),
-        }
+        raised(py, &self.exceptions, status)
     }
 }
 
@@ -154,41 +138,7 @@ pub fn type_text(t: &Type) -> String {
     }
 }
 
-fn typing_error(py: Python<'_>, message: String) -> PyErr {
-    match py
-        .import("hypersonic.errors")
-        .and_then(|m| m.getattr("TypingError"))
-    {
-        Ok(cls) => PyErr::from_type(cls.cast_into().expect("TypingError is a type"), message),
-        Err(e) => e,
-    }
-}
-
-fn internal_error(py: Python<'_>, what: &str) -> PyErr {
-    let message = format!(
-        "internal compiler error: {what}. This is a bug in Hypersonic; please report it with the function that caused it"
-    );
-    match py
-        .import("hypersonic.errors")
-        .and_then(|m| m.getattr("InternalCompilerError"))
-    {
-        Ok(cls) => PyErr::from_type(cls.cast_into().expect("a type"), message),
-        Err(e) => e,
-    }
-}
-
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".into())
-}
-
-fn log_enabled() -> bool {
-    std::env::var("HYPERSONIC_LOG").is_ok_and(|v| v == "debug" || v == "1")
-}
-
-/// `compile(source_info, arg_types, ret_type, options)`: compiles one
+/// `compile(source_info, arg_types, ret_type, options)`: compiles one host
 /// specialization. `source_info` comes from `hypersonic._resolve.source_info`,
 /// types are type strings, `options` a dict (`fastmath`, `boundscheck`,
 /// `error_model`, `nogil`).
@@ -201,94 +151,49 @@ pub fn compile(
     ret_type: Option<String>,
     options: &Bound<'_, PyDict>,
 ) -> PyResult<CompiledFunction> {
-    let func = source_function(source_info)?;
-    let params = arg_types
-        .iter()
-        .map(|t| parse_type(t).map_err(PyTypeError::new_err))
-        .collect::<PyResult<Vec<_>>>()?;
-    let declared_ret = ret_type
-        .as_deref()
-        .map(|t| parse_type(t).map_err(PyTypeError::new_err))
-        .transpose()?;
-    let flag = |k: &str| -> PyResult<bool> {
-        Ok(match options.get_item(k)? {
-            Some(v) => v.is_truthy()?,
-            None => false,
-        })
-    };
-    let error_model = match options.get_item("error_model")? {
-        Some(v) if v.extract::<String>()? == "numpy" => ErrorModel::Numpy,
-        _ => ErrorModel::Python,
-    };
-    let fe_opts = Options {
-        kind: hypersonic_frontend::FunctionKind::Host,
-        error_model,
-        boundscheck: flag("boundscheck")?,
-    };
-    let host_opts = HostOptions {
-        opt_level: 3,
-        fastmath: flag("fastmath")?,
-    };
-    let nogil = flag("nogil")?;
-
-    let env = PyEnvironment::new(py)?;
-    let started = std::time::Instant::now();
-    let compiled = catch_unwind(AssertUnwindSafe(|| {
-        hypersonic_frontend::compile(&func, &params, declared_ret.as_ref(), &env, &fe_opts)
-    }))
-    .map_err(|p| internal_error(py, &format!("the front end panicked: {}", panic_text(p))))?;
-    let compiled = compiled.map_err(|d| match d.kind {
-        DiagnosticKind::Syntax => PySyntaxError::new_err(d.rendered),
-        _ => typing_error(py, d.rendered),
-    })?;
-    if contains_array(&compiled.ret) {
+    let flags = Flags(options);
+    let out = run_front_end(
+        py,
+        source_info,
+        &arg_types,
+        ret_type.as_deref(),
+        &flags,
+        FunctionKind::Host,
+    )?;
+    let ret = out.compiled.ret.clone();
+    if contains_array(&ret) {
         return Err(typing_error(
             py,
             format!(
-                "{} returns an array ({}), which compiled functions cannot return yet; write the result into an array argument instead",
-                func.name, compiled.ret
+                "{} returns an array ({ret}), which compiled functions cannot return yet; write the result into an array argument instead",
+                out.name
             ),
         ));
     }
-    let frontend_time = started.elapsed();
-    let ir_text = hypersonic_ir::printer::print_module(&compiled.module);
-    if log_enabled() {
-        eprintln!("[hypersonic] typed IR of {}:\n{ir_text}", func.name);
-    }
+    let host_opts = HostOptions {
+        opt_level: 3,
+        fastmath: flags.get("fastmath")?,
+    };
     let host = catch_unwind(AssertUnwindSafe(|| {
-        HostModule::compile(&compiled.module, &host_opts)
+        HostModule::compile(&out.compiled.module, &host_opts)
     }))
     .map_err(|p| internal_error(py, &format!("the LLVM backend panicked: {}", panic_text(p))))?
     .map_err(|e| internal_error(py, &e.to_string()))?;
     if log_enabled() {
-        eprintln!("[hypersonic] LLVM IR of {}:\n{}", func.name, host.llvm_ir());
+        eprintln!("[hypersonic] LLVM IR of {}:\n{}", out.name, host.llvm_ir());
     }
-    let builtins = py.import("builtins")?;
-    let exceptions = compiled
-        .module
-        .exceptions
-        .iter()
-        .map(|e| {
-            let class = builtins.getattr(e.class.as_str()).unwrap_or_else(|_| {
-                builtins
-                    .getattr("RuntimeError")
-                    .expect("RuntimeError exists")
-            });
-            (class.unbind(), e.message.clone())
-        })
-        .collect();
     let spec = Specialization {
-        ret_slots: abi::slots(&compiled.ret),
-        ret: compiled.ret,
-        params,
+        ret_slots: abi::slots(&ret),
+        ret,
+        params: out.params,
         entry: host.entry(),
-        nogil,
-        exceptions,
+        nogil: flags.get("nogil")?,
+        exceptions: exception_classes(py, &out.compiled.module)?,
         host,
-        annotated_source: compiled.annotated_source,
-        ir_text,
-        frontend_time,
-        _keepalive: env.keepalive.into_inner(),
+        annotated_source: out.compiled.annotated_source,
+        ir_text: out.ir_text,
+        frontend_time: out.time,
+        _keepalive: out.keepalive,
     };
     Ok(CompiledFunction {
         spec: Arc::new(spec),

@@ -1,0 +1,138 @@
+//! `@cuda.jit` kernels: compiling them (`compile_kernel`, `compile_ptx`).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use hypersonic_frontend::FunctionKind;
+use hypersonic_ir::{Module, Type};
+use hypersonic_llvm::ptx::{compile_ptx as ptx_of, find_libdevice, PtxOptions};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::{internal_error, panic_text};
+use crate::front::{exception_classes, run_front_end, Flags};
+use crate::specialization::type_text;
+
+/// A kernel compiled by the front end for some argument types; each device
+/// compiles its own code from it when it first launches it.
+#[pyclass(frozen, module = "hypersonic._core")]
+pub struct CompiledKernel {
+    pub module: Module,
+    pub params: Vec<Type>,
+    pub fastmath: bool,
+    pub exceptions: Vec<(Py<PyAny>, String)>,
+    annotated_source: String,
+    ir_text: String,
+    _keepalive: Vec<Py<PyAny>>,
+}
+
+#[pymethods]
+impl CompiledKernel {
+    #[getter]
+    fn arg_types(&self) -> Vec<String> {
+        self.params.iter().map(type_text).collect()
+    }
+
+    #[getter]
+    fn annotated_source(&self) -> &str {
+        &self.annotated_source
+    }
+
+    #[getter]
+    fn ir(&self) -> &str {
+        &self.ir_text
+    }
+
+    /// PTX for compute capability `cc`.
+    fn ptx(&self, py: Python<'_>, cc: (u32, u32)) -> PyResult<String> {
+        ptx_text(py, &self.module, cc, self.fastmath, false)
+    }
+}
+
+/// Where NVIDIA's Python wheels may hold `libdevice.10.bc`: Python's `sys.path`.
+fn python_search_path(py: Python<'_>) -> Vec<PathBuf> {
+    py.import("sys")
+        .and_then(|sys| sys.getattr("path"))
+        .and_then(|p| p.extract::<Vec<String>>())
+        .map(|v| v.into_iter().map(PathBuf::from).collect())
+        .unwrap_or_default()
+}
+
+pub fn ptx_text(
+    py: Python<'_>,
+    module: &Module,
+    cc: (u32, u32),
+    fastmath: bool,
+    device: bool,
+) -> PyResult<String> {
+    let libdevice = find_libdevice(&python_search_path(py));
+    let opts = PtxOptions {
+        cc,
+        fastmath,
+        libdevice,
+        ..PtxOptions::default()
+    };
+    let ptx = catch_unwind(AssertUnwindSafe(|| ptx_of(module, &opts, device)))
+        .map_err(|p| internal_error(py, &format!("the PTX backend panicked: {}", panic_text(p))))?
+        .map_err(|e| internal_error(py, &e.to_string()))?;
+    Ok(ptx.text)
+}
+
+/// `compile_kernel(source_info, arg_types, options)`.
+#[pyfunction]
+pub fn compile_kernel(
+    py: Python<'_>,
+    source_info: &Bound<'_, PyAny>,
+    arg_types: Vec<String>,
+    options: &Bound<'_, PyDict>,
+) -> PyResult<CompiledKernel> {
+    let flags = Flags(options);
+    let out = run_front_end(
+        py,
+        source_info,
+        &arg_types,
+        None,
+        &flags,
+        FunctionKind::Kernel,
+    )?;
+    Ok(CompiledKernel {
+        exceptions: exception_classes(py, &out.compiled.module)?,
+        module: out.compiled.module,
+        params: out.params,
+        fastmath: flags.get("fastmath")?,
+        annotated_source: out.compiled.annotated_source,
+        ir_text: out.ir_text,
+        _keepalive: out.keepalive,
+    })
+}
+
+/// `compile_ptx(source_info, arg_types, ret_type, cc, options)` → `(ptx, return type)`:
+/// Numba's `cuda.compile_ptx`, with no GPU and no NVRTC.
+#[pyfunction]
+#[pyo3(signature = (source_info, arg_types, ret_type, cc, options))]
+pub fn compile_ptx(
+    py: Python<'_>,
+    source_info: &Bound<'_, PyAny>,
+    arg_types: Vec<String>,
+    ret_type: Option<String>,
+    cc: (u32, u32),
+    options: &Bound<'_, PyDict>,
+) -> PyResult<(String, String)> {
+    let flags = Flags(options);
+    let device = flags.get("device")?;
+    let kind = if device {
+        FunctionKind::Device
+    } else {
+        FunctionKind::Kernel
+    };
+    let out = run_front_end(
+        py,
+        source_info,
+        &arg_types,
+        ret_type.as_deref(),
+        &flags,
+        kind,
+    )?;
+    let text = ptx_text(py, &out.compiled.module, cc, flags.get("fastmath")?, device)?;
+    Ok((text, type_text(&out.compiled.ret)))
+}
