@@ -157,7 +157,11 @@ impl FnLower<'_, '_> {
     }
 
     /// The scalar arguments of a call; `None` when some type is unknown.
-    fn scalar_args(&mut self, c: &ast::ExprCall, name: &str) -> R<Option<Vec<(ValueId, Scalar)>>> {
+    pub(crate) fn scalar_args(
+        &mut self,
+        c: &ast::ExprCall,
+        name: &str,
+    ) -> R<Option<Vec<(ValueId, Scalar)>>> {
         let vals = self.eval_args(c)?;
         let mut out = vec![];
         let mut unknown = false;
@@ -221,10 +225,21 @@ impl FnLower<'_, '_> {
     }
 
     fn call_builtin(&mut self, qual: &str, c: &ast::ExprCall) -> R<Value> {
+        if let Some(p) = crate::cuda::cuda_path(qual) {
+            return self.cuda_call(p, c);
+        }
         let (module, name) = qual.rsplit_once('.').unwrap_or(("builtins", qual));
         let range = c.range();
         // Type objects used as conversion functions.
-        if matches!(module, "numpy" | "hypersonic") {
+        if matches!(
+            module,
+            "numpy"
+                | "hypersonic"
+                | "hypersonic.types"
+                | "numba"
+                | "numba.types"
+                | "numba.core.types"
+        ) {
             if let Some(to) = Scalar::from_name(name) {
                 return self.convert(c, to, name);
             }

@@ -7,6 +7,22 @@ use ruff_text_size::TextRange;
 use crate::parse::LineIndex;
 use crate::{Diagnostic, DiagnosticKind, SourceFunction};
 
+/// Builds the diagnostic for a location of the user's file inside `func`.
+pub(crate) fn diagnostic_at(
+    func: &SourceFunction,
+    kind: DiagnosticKind,
+    loc: hypersonic_ir::Loc,
+    message: impl Into<String>,
+    help: Option<String>,
+) -> Diagnostic {
+    let index = LineIndex::new(&func.source);
+    let line0 = loc.line.saturating_sub(func.first_line.max(1)) as usize;
+    let col0 = loc.col.saturating_sub(func.col_offset + 1) as usize;
+    let offset = index.offset(&func.source, line0, col0);
+    let range = TextRange::at((offset as u32).into(), 1.into());
+    diagnostic(func, kind, range, message, help)
+}
+
 /// Builds the diagnostic for `range` (byte offsets into `func.source`).
 pub(crate) fn diagnostic(
     func: &SourceFunction,

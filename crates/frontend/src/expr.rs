@@ -874,7 +874,11 @@ impl FnLower<'_, '_> {
                 if let (Some(c), "math" | "numpy" | "cmath") = (c, pyname) {
                     return Ok(Value::V(self.konst(Const::Float(c), Type::F64), Type::F64));
                 }
-                Ok(Value::Builtin(format!("{pyname}.{attr}")))
+                let q = format!("{pyname}.{attr}");
+                if let Some(p) = crate::cuda::cuda_path(&q) {
+                    return self.cuda_ref(p, a.range);
+                }
+                Ok(Value::Builtin(q))
             }
             Value::V(v, Type::Array { dtype, ndim, .. }) => match attr {
                 "shape" | "strides" => {
@@ -928,7 +932,13 @@ impl FnLower<'_, '_> {
                 format!("{} has no attribute `{attr}`", describe(&t)),
                 "remove the attribute access",
             )),
-            Value::Builtin(b) => Ok(Value::Builtin(format!("{b}.{attr}"))),
+            Value::Builtin(b) => {
+                let q = format!("{b}.{attr}");
+                if let Some(p) = crate::cuda::cuda_path(&q) {
+                    return self.cuda_ref(p, a.range);
+                }
+                Ok(Value::Builtin(q))
+            }
             _ => Err(self.unsupported(
                 a.attr.range,
                 format!("attribute `{attr}` is not supported here"),

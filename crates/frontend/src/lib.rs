@@ -11,6 +11,7 @@ use hypersonic_ir::{Layout, Module, Scalar, Type};
 
 mod annotate;
 mod builtins;
+mod cuda;
 mod diagnostics;
 mod expr;
 mod lower;
@@ -76,6 +77,13 @@ pub enum Global {
 pub trait Environment {
     /// What `name`, free in `func`, refers to: `None` when it is not defined.
     fn resolve(&self, func: &SourceFunction, name: &str) -> Option<Global>;
+
+    /// The `nbytes` bytes at address `data` of a global array that `resolve`
+    /// returned (for `cuda.const.array_like`); `None` when they cannot be read.
+    fn array_bytes(&self, data: u64, nbytes: usize) -> Option<Vec<u8>> {
+        let _ = (data, nbytes);
+        None
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -157,6 +165,18 @@ pub fn compile(
     opts: &Options,
 ) -> Result<Compiled, Diagnostic> {
     let mut ctx = lower::Ctx::new(env, *opts);
+    if opts.kind == FunctionKind::Kernel {
+        if let Some(t) = ret.filter(|t| **t != Type::None) {
+            return Err(diagnostics::diagnostic(
+                func,
+                DiagnosticKind::Typing,
+                Default::default(),
+                format!("a kernel cannot return a value, but the signature says {t}"),
+                Some("declare the kernel's signature with a `void` return type".into()),
+            ));
+        }
+        ctx.kernel_entry = Some((func.key, args.to_vec()));
+    }
     let mut deps = std::collections::HashSet::new();
     let lowered = ctx.specialize(func, args, ret, &mut deps)?;
     let mut module = std::mem::take(&mut ctx.module);
@@ -170,6 +190,24 @@ pub fn compile(
             format!("internal compiler error: {e}"),
             Some("please report this bug to the Hypersonic developers".into()),
         ));
+    }
+    if opts.kind != FunctionKind::Host {
+        if let Err(e) = hypersonic_ir::passes::uniformity::check_module_barriers(&module) {
+            let src = ctx.sources.get(&e.function).unwrap_or(func);
+            let mut help = "every thread of a block must reach a barrier, or none: move it out of \
+                 the thread-dependent `if` or loop, and guard only the work with the condition"
+                .to_string();
+            if let Some(c) = e.error.cond_loc {
+                help.push_str(&format!(" (the condition is at line {})", c.line));
+            }
+            return Err(diagnostics::diagnostic_at(
+                src,
+                DiagnosticKind::Typing,
+                e.error.loc,
+                e.error.message,
+                Some(help),
+            ));
+        }
     }
     let annotated_source = annotate::annotate(func, &lowered.annotations);
     Ok(Compiled {

@@ -60,6 +60,10 @@ pub(crate) struct Ctx<'e> {
     specs: HashMap<SpecKey, Spec>,
     parsed: HashMap<u64, Rc<ast::StmtFunctionDef>>,
     names: HashSet<String>,
+    /// The kernel being compiled (`FunctionKind::Kernel`): it returns nothing.
+    pub(crate) kernel_entry: Option<(u64, Vec<Type>)>,
+    /// The source of every compiled function, to place diagnostics found after lowering.
+    pub(crate) sources: HashMap<FuncId, SourceFunction>,
 }
 
 /// A compiled specialization and what `inspect_types` shows for it.
@@ -78,6 +82,8 @@ impl<'e> Ctx<'e> {
             specs: HashMap::new(),
             parsed: HashMap::new(),
             names: HashSet::new(),
+            kernel_entry: None,
+            sources: HashMap::new(),
         }
     }
 
@@ -185,6 +191,7 @@ impl<'e> Ctx<'e> {
             },
         );
         let def = self.parse(func)?;
+        self.sources.insert(id, func.clone());
         let name = self.module.functions[id.0 as usize].name.clone();
         let result = FnLower::new(self, func, &def, args, ret, key.clone(), name).run();
         let (f, annotations, my_deps, ret) = match result {
@@ -359,7 +366,7 @@ impl<'c, 'e> FnLower<'c, 'e> {
         )
     }
 
-    fn loc_of(&self, range: TextRange) -> Loc {
+    pub(crate) fn loc_of(&self, range: TextRange) -> Loc {
         let (line, col) = self.index.locate(range.start().to_usize());
         Loc {
             line: self.func.first_line.max(1) + line as u32,
@@ -472,6 +479,16 @@ impl<'c, 'e> FnLower<'c, 'e> {
             "type inference did not settle",
             "give each variable one kind of value (e.g. always a float): use a new name where the kind changes",
         ))
+    }
+
+    /// Whether `name` is a parameter or a variable of the function (not a global).
+    pub(crate) fn is_local_name(&self, name: &str) -> bool {
+        self.local_names.contains(name)
+    }
+
+    /// Whether this function is the kernel being compiled.
+    fn is_kernel(&self) -> bool {
+        self.ctx.kernel_entry.as_ref() == Some(&self.key)
     }
 
     fn var_type(&self, name: &str) -> Option<&Type> {
@@ -660,8 +677,14 @@ impl<'c, 'e> FnLower<'c, 'e> {
             ));
         };
         Ok(match g {
-            Global::Module(m) => Value::Module(m),
-            Global::Builtin(b) => Value::Builtin(b),
+            Global::Module(m) => match crate::cuda::cuda_path(&m) {
+                Some(p) => return self.cuda_ref(p, range),
+                None => Value::Module(m),
+            },
+            Global::Builtin(b) => match crate::cuda::cuda_path(&b) {
+                Some(p) => return self.cuda_ref(p, range),
+                None => Value::Builtin(b),
+            },
             Global::Const(c) => self.const_value(&c),
             Global::Array {
                 dtype,
@@ -1102,6 +1125,14 @@ impl<'c, 'e> FnLower<'c, 'e> {
         };
         if t == Type::None {
             return self.ret_none(range);
+        }
+        if self.is_kernel() {
+            return Err(self.error(
+                range,
+                "a kernel cannot return a value; write results into an array argument",
+                "store the result in an array passed to the kernel, e.g. `out[i] = value`, \
+                 and end the kernel with a bare `return` (or none)",
+            ));
         }
         let new = match (&self.ret, &self.fixed_ret) {
             (_, Some(fixed)) => {

@@ -47,6 +47,14 @@ impl LineIndex {
         (line, offset - self.starts[line])
     }
 
+    /// The byte offset of 0-based `line` and byte column `col` (clamped to the line).
+    pub(crate) fn offset(&self, text: &str, line: usize, col: usize) -> usize {
+        let Some(&start) = self.starts.get(line) else {
+            return text.len();
+        };
+        start + col.min(self.line_text(text, line).len())
+    }
+
     pub(crate) fn line_text<'a>(&self, text: &'a str, line: usize) -> &'a str {
         let start = self.starts.get(line).copied().unwrap_or(text.len());
         let end = self
