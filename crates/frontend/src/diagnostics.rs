@@ -19,7 +19,13 @@ pub(crate) fn diagnostic_at(
     let line0 = loc.line.saturating_sub(func.first_line.max(1)) as usize;
     let col0 = loc.col.saturating_sub(func.col_offset + 1) as usize;
     let offset = index.offset(&func.source, line0, col0);
-    let range = TextRange::at((offset as u32).into(), 1.into());
+    // Underline the rest of the statement's line (a call such as `cuda.syncthreads()`).
+    let rest = index.line_text(&func.source, line0);
+    let len = rest
+        .get(col0.min(rest.len())..)
+        .map_or(1, |r| r.split('#').next().unwrap_or("").trim_end().len())
+        .max(1);
+    let range = TextRange::at((offset as u32).into(), (len as u32).into());
     diagnostic(func, kind, range, message, help)
 }
 

@@ -691,3 +691,22 @@ fn unknown_attributes_and_argument_counts() {
     let d = kernel_err("def k(a):\n    x = cuda.grid(4)\n", &[arr(Scalar::F32, 1)]);
     assert!(d.message.contains("1, 2 or 3"), "{}", d.rendered);
 }
+
+#[test]
+fn device_function_on_its_own() {
+    let c = compile(
+        &src(
+            1,
+            "def dev(a, i):\n    return a[i] * cuda.blockDim.x + cuda.laneid\n",
+        ),
+        &[arr(Scalar::F32, 1), Type::I64],
+        None,
+        &kenv(),
+        &Options {
+            kind: FunctionKind::Device,
+            ..Options::default()
+        },
+    )
+    .unwrap_or_else(|d| panic!("{}", d.rendered));
+    assert_eq!(c.ret, Type::F64);
+}
