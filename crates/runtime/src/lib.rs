@@ -1,8 +1,160 @@
 //! Hypersonic's runtime: devices, device memory and kernel launches.
 //!
 //! Host (`@njit`) calls need no runtime beyond the slot ABI of
-//! [`hypersonic_ir::abi`], which the Python extension packs directly. The
-//! `Device` trait, the CPU SIMT device, CUDA (cudarc) and Vulkan (ash) arrive
-//! with GPU kernels; they will pack launch arguments with the same ABI.
+//! [`hypersonic_ir::abi`], which the Python extension packs directly. GPU
+//! kernels (`@cuda.jit`) run on a [`Device`]:
+//!
+//! - [`CpuDevice`]: the CPU, through the compiled SIMT lowering (one block
+//!   function per kernel, blocks spread over rayon). Always present.
+//! - [`CudaDevice`]: an NVIDIA GPU through the CUDA driver API (cudarc, loaded at
+//!   run time: the same binary runs on machines with and without a driver).
+//!
+//! Launch arguments are the kernel's 8-byte slots as for the host entry (see
+//! [`abi`]); [`KernelArgs`] packs them. Array slots hold device addresses:
+//! [`DeviceBuffer::addr`].
 
 pub use hypersonic_ir::abi;
+
+mod args;
+mod cpu;
+mod cuda;
+mod device;
+mod kernel;
+
+use std::sync::{Arc, OnceLock};
+
+pub use args::KernelArgs;
+pub use cpu::CpuDevice;
+pub use cuda::{cuda_available, cuda_driver_version, cuda_unavailable_reason, CudaDevice};
+pub use device::{
+    Device, DeviceBuffer, DeviceId, DeviceInfo, DeviceKind, DeviceLimits, Event, Stream,
+};
+pub use kernel::{CpuImage, Kernel, LaunchConfig};
+
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the runtime. Each message says what happened
+/// and, where there is one, what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RuntimeError {
+    /// The launch configuration or the arguments do not fit the kernel or the device.
+    #[error("invalid launch: {0}")]
+    InvalidLaunch(String),
+    /// A thread of the kernel raised `exception` (status `k + 1` for
+    /// `Module::exceptions[k]`).
+    #[error("{}", raised_message(.kernel, *.status, .exception.as_ref()))]
+    KernelRaised {
+        kernel: String,
+        status: u32,
+        exception: Option<hypersonic_ir::Exception>,
+    },
+    /// A CUDA driver call failed: `call` is the driver function, `code` the
+    /// `CUresult` name, `message` the driver's explanation and our advice.
+    #[error("{call} failed: {code} ({message})")]
+    Cuda {
+        call: &'static str,
+        code: String,
+        message: String,
+    },
+    /// No such device, or the requested kind of device is not available.
+    #[error("{0}")]
+    NoDevice(String),
+    /// A copy or memset outside a buffer, or a buffer of another device.
+    #[error("invalid memory operation: {0}")]
+    InvalidMemory(String),
+    /// A stream or event used wrongly (on another device, not recorded).
+    #[error("invalid operation: {0}")]
+    InvalidOperation(String),
+    #[error("out of memory on {device}: could not allocate {bytes} bytes")]
+    OutOfMemory { device: String, bytes: u64 },
+    /// The kernel could not be compiled for the device.
+    #[error("could not compile kernel `{kernel}` for {target}: {message}")]
+    Compile {
+        kernel: String,
+        target: String,
+        message: String,
+    },
+}
+
+fn raised_message(kernel: &str, status: u32, exc: Option<&hypersonic_ir::Exception>) -> String {
+    match exc {
+        Some(e) if e.message.is_empty() => format!("kernel `{kernel}` raised {}", e.class),
+        Some(e) => format!("kernel `{kernel}` raised {}: {}", e.class, e.message),
+        None => format!("kernel `{kernel}` failed with status {status}"),
+    }
+}
+
+static CPU: OnceLock<Arc<CpuDevice>> = OnceLock::new();
+
+/// The CPU device (one per process).
+pub fn cpu_device() -> Arc<CpuDevice> {
+    CPU.get_or_init(|| Arc::new(CpuDevice::new())).clone()
+}
+
+/// The CUDA devices, in driver order; empty without a driver or a GPU.
+pub fn cuda_devices() -> Vec<Arc<dyn Device>> {
+    cuda::devices()
+        .map(|ds| ds.iter().map(|d| d.clone() as Arc<dyn Device>).collect())
+        .unwrap_or_default()
+}
+
+/// Every device: CUDA devices first, then the CPU.
+pub fn devices() -> Vec<Arc<dyn Device>> {
+    let mut all = cuda_devices();
+    all.push(cpu_device());
+    all
+}
+
+/// The device named by `spec`: `cpu`, `cuda` (CUDA device 0) or `cuda:N`.
+pub fn device_from_spec(spec: &str) -> Result<Arc<dyn Device>> {
+    let spec = spec.trim().to_ascii_lowercase();
+    match spec.as_str() {
+        "cpu" => Ok(cpu_device()),
+        "cuda" | "gpu" => cuda_device(0),
+        s if s.starts_with("cuda:") => {
+            let n: usize = s["cuda:".len()..].parse().map_err(|_| {
+                RuntimeError::NoDevice(format!(
+                    "unknown device `{spec}`: write `cpu`, `cuda` or `cuda:N` with N a device number"
+                ))
+            })?;
+            cuda_device(n)
+        }
+        _ => Err(RuntimeError::NoDevice(format!(
+            "unknown device `{spec}`: write `cpu`, `cuda` or `cuda:N`"
+        ))),
+    }
+}
+
+/// CUDA device `n`.
+pub fn cuda_device(n: usize) -> Result<Arc<dyn Device>> {
+    let devs = cuda::devices()?;
+    match devs.get(n) {
+        Some(d) => Ok(d.clone()),
+        None if devs.is_empty() => Err(RuntimeError::NoDevice(
+            "no CUDA device: the driver found no GPU".into(),
+        )),
+        None => Err(RuntimeError::NoDevice(format!(
+            "no CUDA device {n}: there {} {} (numbered from 0)",
+            if devs.len() == 1 { "is" } else { "are" },
+            devs.len()
+        ))),
+    }
+}
+
+/// The device kernels run on unless told otherwise: `$HYPERSONIC_DEVICE`
+/// (`cpu`, `cuda`, `cuda:N`) when set, else the first CUDA device when there is
+/// one, else the CPU.
+pub fn default_device() -> Result<Arc<dyn Device>> {
+    match std::env::var("HYPERSONIC_DEVICE") {
+        Ok(spec) if !spec.trim().is_empty() => device_from_spec(&spec).map_err(|e| match e {
+            RuntimeError::NoDevice(m) => {
+                RuntimeError::NoDevice(format!("HYPERSONIC_DEVICE={spec}: {m}"))
+            }
+            e => e,
+        }),
+        _ => Ok(cuda_devices()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| cpu_device())),
+    }
+}

@@ -1,0 +1,415 @@
+//! The CPU device: kernels compiled by the SIMT lowering, one block function
+//! call per block, blocks spread over rayon's workers. Device memory is host
+//! memory; the address in a slot is the host address. Every operation has
+//! completed when it returns, so streams order nothing and events are instants.
+
+use std::alloc::{self, Layout};
+use std::cell::RefCell;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::abi::BlockContext;
+use crate::device::{
+    Device, DeviceBuffer, DeviceId, DeviceInfo, DeviceKind, DeviceLimits, Event, EventInner,
+    Stream, StreamInner,
+};
+use crate::kernel::{Kernel, LaunchConfig};
+use crate::{Result, RuntimeError};
+
+/// Alignment of buffers, shared memory and scratch memory (a cache line, which
+/// is more than the 16 bytes the ABI promises).
+const ALIGN: usize = 64;
+
+pub struct CpuDevice {
+    info: DeviceInfo,
+}
+
+impl CpuDevice {
+    pub(crate) fn new() -> CpuDevice {
+        CpuDevice {
+            info: DeviceInfo {
+                id: DeviceId {
+                    kind: DeviceKind::Cpu,
+                    index: 0,
+                },
+                name: cpu_name(),
+                compute_capability: None,
+                limits: DeviceLimits::default(),
+                multiprocessors: rayon::current_num_threads() as u32,
+                total_memory: total_memory(),
+            },
+        }
+    }
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| format!("{} CPU", std::env::consts::ARCH))
+}
+
+fn total_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0)
+}
+
+/// A zeroed, aligned host allocation; freed on drop.
+struct HostAlloc {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+// SAFETY: the allocation is plain memory, owned by this value.
+unsafe impl Send for HostAlloc {}
+unsafe impl Sync for HostAlloc {}
+
+impl HostAlloc {
+    fn zeroed(bytes: usize) -> Option<HostAlloc> {
+        let layout = Layout::from_size_align(bytes.max(1), ALIGN).ok()?;
+        // SAFETY: the layout has a nonzero size.
+        let ptr = unsafe { alloc::alloc_zeroed(layout) };
+        (!ptr.is_null()).then_some(HostAlloc { ptr, layout })
+    }
+}
+
+impl Drop for HostAlloc {
+    fn drop(&mut self) {
+        // SAFETY: allocated with this layout in `zeroed`.
+        unsafe { alloc::dealloc(self.ptr, self.layout) }
+    }
+}
+
+/// A worker thread's shared or scratch memory, grown as blocks need, never shrunk.
+#[derive(Default)]
+struct WorkerBuffer {
+    mem: Option<HostAlloc>,
+}
+
+impl WorkerBuffer {
+    /// At least `bytes` bytes (and never a null pointer), or `None` when the
+    /// allocation fails.
+    fn get(&mut self, bytes: u64) -> Option<*mut u8> {
+        let bytes = usize::try_from(bytes).ok()?;
+        if self.mem.as_ref().is_none_or(|m| m.layout.size() < bytes) {
+            self.mem = None;
+            self.mem = Some(HostAlloc::zeroed(bytes)?);
+        }
+        self.mem.as_ref().map(|m| m.ptr)
+    }
+}
+
+thread_local! {
+    static WORKER: RefCell<(WorkerBuffer, WorkerBuffer)> = RefCell::default();
+}
+
+/// How one block ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    Raised(u32),
+    OutOfMemory(u64),
+}
+
+struct SendPtr(*const u64);
+// SAFETY: the argument slots are read-only during the launch; the caller of
+// `launch` vouches for the memory they point to.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// Everything a block needs, shared by all blocks of a launch.
+struct Launch {
+    entry: crate::abi::BlockEntry,
+    args: SendPtr,
+    grid: [u32; 3],
+    block: [u32; 3],
+    shared_bytes: u64,
+    dynamic_shared_bytes: u64,
+    scratch_bytes: u64,
+}
+
+impl Launch {
+    fn run_block(&self, flat: u64) -> Outcome {
+        let gx = self.grid[0] as u64;
+        let gy = self.grid[1] as u64;
+        let block_idx = [
+            (flat % gx) as u32,
+            ((flat / gx) % gy) as u32,
+            (flat / (gx * gy)) as u32,
+        ];
+        WORKER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut bufs) => {
+                let (shared, scratch) = &mut *bufs;
+                self.run_with(block_idx, shared, scratch)
+            }
+            // Only if a block function re-entered the runtime: use fresh buffers.
+            Err(_) => self.run_with(
+                block_idx,
+                &mut WorkerBuffer::default(),
+                &mut WorkerBuffer::default(),
+            ),
+        })
+    }
+
+    fn run_with(
+        &self,
+        block_idx: [u32; 3],
+        shared: &mut WorkerBuffer,
+        scratch: &mut WorkerBuffer,
+    ) -> Outcome {
+        let Some(shared_ptr) = shared.get(self.shared_bytes) else {
+            return Outcome::OutOfMemory(self.shared_bytes);
+        };
+        let Some(scratch_ptr) = scratch.get(self.scratch_bytes) else {
+            return Outcome::OutOfMemory(self.scratch_bytes);
+        };
+        let ctx = BlockContext {
+            block_idx,
+            block_dim: self.block,
+            grid_dim: self.grid,
+            _pad: 0,
+            shared: shared_ptr,
+            dynamic_shared_bytes: self.dynamic_shared_bytes,
+            scratch: scratch_ptr,
+            scratch_bytes: self.scratch_bytes,
+        };
+        // SAFETY: the block function's contract (CpuImage::new, or the SIMT
+        // compiler's) and the slots' validity (Device::launch's caller).
+        match unsafe { (self.entry)(self.args.0, &ctx) } {
+            0 => Outcome::Done,
+            s => Outcome::Raised(s),
+        }
+    }
+}
+
+impl CpuDevice {
+    fn range_ptr(buf: &DeviceBuffer, offset: usize) -> *mut u8 {
+        (buf.addr() as usize + offset) as *mut u8
+    }
+}
+
+impl Device for CpuDevice {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    fn alloc(&self, bytes: usize) -> Result<DeviceBuffer> {
+        let mem = HostAlloc::zeroed(bytes).ok_or_else(|| RuntimeError::OutOfMemory {
+            device: "the CPU".into(),
+            bytes: bytes as u64,
+        })?;
+        let addr = mem.ptr as u64;
+        // SAFETY: `mem` owns `addr..addr + bytes` and frees it on drop.
+        Ok(unsafe { DeviceBuffer::new(self.id(), addr, bytes, Some(Box::new(mem))) })
+    }
+
+    unsafe fn wrap_foreign(&self, addr: u64, bytes: usize) -> Result<DeviceBuffer> {
+        if addr == 0 && bytes > 0 {
+            return Err(RuntimeError::InvalidMemory(
+                "a foreign buffer cannot start at address 0".into(),
+            ));
+        }
+        if addr.checked_add(bytes as u64).is_none() {
+            return Err(RuntimeError::InvalidMemory(format!(
+                "a foreign buffer of {bytes} bytes at {addr:#x} wraps around the address space"
+            )));
+        }
+        // SAFETY: the caller vouches for the memory.
+        Ok(unsafe { DeviceBuffer::new(self.id(), addr, bytes, None) })
+    }
+
+    fn copy_htod(
+        &self,
+        dst: &DeviceBuffer,
+        offset: usize,
+        src: &[u8],
+        stream: Option<&Stream>,
+    ) -> Result<()> {
+        Stream::check(stream, self.id())?;
+        dst.check(self.id(), offset, src.len(), "destination")?;
+        // SAFETY: checked to be inside the live buffer; `src` is host memory that
+        // cannot be device memory borrowed mutably elsewhere.
+        unsafe { std::ptr::copy(src.as_ptr(), Self::range_ptr(dst, offset), src.len()) };
+        Ok(())
+    }
+
+    fn copy_dtoh(
+        &self,
+        dst: &mut [u8],
+        src: &DeviceBuffer,
+        offset: usize,
+        stream: Option<&Stream>,
+    ) -> Result<()> {
+        Stream::check(stream, self.id())?;
+        src.check(self.id(), offset, dst.len(), "source")?;
+        // SAFETY: checked to be inside the live buffer.
+        unsafe { std::ptr::copy(Self::range_ptr(src, offset), dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    fn copy_dtod(
+        &self,
+        dst: &DeviceBuffer,
+        dst_offset: usize,
+        src: &DeviceBuffer,
+        src_offset: usize,
+        bytes: usize,
+        stream: Option<&Stream>,
+    ) -> Result<()> {
+        Stream::check(stream, self.id())?;
+        dst.check(self.id(), dst_offset, bytes, "destination")?;
+        src.check(self.id(), src_offset, bytes, "source")?;
+        // SAFETY: both ranges checked; `copy` allows overlap.
+        unsafe {
+            std::ptr::copy(
+                Self::range_ptr(src, src_offset),
+                Self::range_ptr(dst, dst_offset),
+                bytes,
+            )
+        };
+        Ok(())
+    }
+
+    fn memset(
+        &self,
+        dst: &DeviceBuffer,
+        offset: usize,
+        bytes: usize,
+        value: u8,
+        stream: Option<&Stream>,
+    ) -> Result<()> {
+        Stream::check(stream, self.id())?;
+        dst.check(self.id(), offset, bytes, "destination")?;
+        // SAFETY: checked to be inside the live buffer.
+        unsafe { std::ptr::write_bytes(Self::range_ptr(dst, offset), value, bytes) };
+        Ok(())
+    }
+
+    fn prepare(&self, kernel: &Kernel) -> Result<()> {
+        kernel.cpu_image().map(|_| ())
+    }
+
+    unsafe fn launch(
+        &self,
+        kernel: &Kernel,
+        config: &LaunchConfig,
+        args: &[u64],
+        stream: Option<&Stream>,
+    ) -> Result<()> {
+        Stream::check(stream, self.id())?;
+        let image = kernel.cpu_image()?;
+        kernel.check_args(args, kernel.param_slots())?;
+        config.validate(&self.info.limits, image.static_shared_bytes())?;
+        let threads = config.threads_per_block();
+        let scratch_bytes = image
+            .scratch_bytes_per_thread()
+            .checked_mul(threads)
+            .ok_or_else(|| RuntimeError::OutOfMemory {
+                device: "the CPU".into(),
+                bytes: u64::MAX,
+            })?;
+        let launch = Launch {
+            entry: image.entry(),
+            args: SendPtr(args.as_ptr()),
+            grid: config.grid,
+            block: config.block,
+            shared_bytes: image.static_shared_bytes() + config.dynamic_shared_bytes,
+            dynamic_shared_bytes: config.dynamic_shared_bytes,
+            scratch_bytes,
+        };
+        let blocks = config.blocks();
+        // The first block (in grid order) that failed, as a GPU would report
+        // one failure; blocks after it may or may not have run.
+        let failure = if blocks == 1 {
+            Some(launch.run_block(0)).filter(|o| *o != Outcome::Done)
+        } else {
+            (0..blocks)
+                .into_par_iter()
+                .map(|b| launch.run_block(b))
+                .find_first(|o| *o != Outcome::Done)
+        };
+        match failure {
+            None | Some(Outcome::Done) => Ok(()),
+            Some(Outcome::Raised(status)) => Err(kernel.raised(status)),
+            Some(Outcome::OutOfMemory(bytes)) => Err(RuntimeError::OutOfMemory {
+                device: format!(
+                    "the CPU (shared or scratch memory of kernel `{}`)",
+                    kernel.name()
+                ),
+                bytes,
+            }),
+        }
+    }
+
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn create_stream(&self) -> Result<Stream> {
+        Ok(Stream {
+            device: self.id(),
+            inner: StreamInner::Cpu,
+        })
+    }
+
+    fn stream_synchronize(&self, stream: &Stream) -> Result<()> {
+        Stream::check(Some(stream), self.id())
+    }
+
+    fn create_event(&self) -> Result<Event> {
+        Ok(Event {
+            device: self.id(),
+            inner: EventInner::Cpu(Mutex::new(None)),
+        })
+    }
+
+    fn record_event(&self, event: &Event, stream: Option<&Stream>) -> Result<()> {
+        Stream::check(stream, self.id())?;
+        event.check(self.id())?;
+        if let EventInner::Cpu(t) = &event.inner {
+            *t.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn event_synchronize(&self, event: &Event) -> Result<()> {
+        event.check(self.id())
+    }
+
+    fn event_query(&self, event: &Event) -> Result<bool> {
+        event.check(self.id()).map(|_| true)
+    }
+
+    fn event_elapsed_ms(&self, start: &Event, end: &Event) -> Result<f32> {
+        start.check(self.id())?;
+        end.check(self.id())?;
+        let when = |e: &Event| match &e.inner {
+            EventInner::Cpu(t) => *t.lock().unwrap_or_else(|e| e.into_inner()),
+            EventInner::Cuda(_) => None,
+        };
+        match (when(start), when(end)) {
+            (Some(a), Some(b)) => Ok(if b >= a {
+                (b - a).as_secs_f64() as f32 * 1000.0
+            } else {
+                -((a - b).as_secs_f64() as f32 * 1000.0)
+            }),
+            _ => Err(RuntimeError::InvalidOperation(
+                "elapsed time between events that were not both recorded: record each event first"
+                    .into(),
+            )),
+        }
+    }
+}
