@@ -60,7 +60,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
     }
 
     /// The data pointer advanced by `Σ indices[k] * stride[k]` over the first axes.
-    fn element_ptr(&mut self, a: ValueId, indices: &[ValueId]) -> R<PointerValue<'ctx>> {
+    pub(crate) fn element_ptr(&mut self, a: ValueId, indices: &[ValueId]) -> R<PointerValue<'ctx>> {
         let (arr, _, ndim) = self.array_of(a)?;
         if indices.len() > ndim as usize {
             return unsupported(format!("{} indices into a {ndim}-d array", indices.len()));

@@ -7,11 +7,15 @@ use inkwell::values::BasicValueEnum;
 
 use crate::function::{unsupported, FnGen, R};
 
+mod nvptx;
+
 /// What the generated code runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
     /// The host CPU, called through the host entry ABI.
     Host,
+    /// An NVIDIA GPU through LLVM's NVPTX backend (`crate::ptx`).
+    Nvptx,
 }
 
 pub(crate) fn lower_op<'a, 'ctx>(
@@ -24,6 +28,7 @@ pub(crate) fn lower_op<'a, 'ctx>(
         Target::Host => unsupported(format!(
             "{op:?} is a kernel operation; it can only appear in a @cuda.jit kernel"
         )),
+        Target::Nvptx => nvptx::lower_op(g, op, rt),
     }
 }
 
@@ -32,5 +37,6 @@ pub(crate) fn lower_stmt<'a>(g: &mut FnGen<'a, '_>, s: &'a Stmt) -> R<()> {
         Target::Host => unsupported(format!(
             "{s:?} is a kernel operation; it can only appear in a @cuda.jit kernel"
         )),
+        Target::Nvptx => nvptx::lower_stmt(g, s),
     }
 }

@@ -1,0 +1,559 @@
+//! Kernel operations on NVIDIA GPUs (`Target::Nvptx`): NVVM intrinsics for the
+//! thread geometry, barriers and warp functions; globals in the shared (3) and
+//! constant (4) address spaces; LLVM atomics, which the NVPTX backend selects
+//! as `atom.*` / `red.*`.
+//!
+//! Arrays keep one generic pointer type whatever their space: shared and
+//! constant globals are `addrspacecast` to generic pointers, and LLVM's
+//! address-space inference (which the NVPTX pipeline runs after inlining)
+//! recovers `ld.shared`, `atom.shared`, `ld.const`, ... from the casts.
+
+use hypersonic_ir::{
+    AtomicOp, BarrierReduce, BitFn, FenceScope, Geometry, Op, Scalar, Shuffle, Space, Stmt, Type,
+    ValueId, Vote,
+};
+use inkwell::llvm_sys::core::LLVMBuildAtomicRMW;
+use inkwell::llvm_sys::{LLVMAtomicOrdering, LLVMAtomicRMWBinOp as Rmw};
+use inkwell::module::Linkage;
+use inkwell::types::{BasicType, BasicTypeEnum};
+use inkwell::values::{
+    AsValueRef, BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue,
+};
+use inkwell::{AddressSpace, AtomicOrdering, FloatPredicate as FP, IntPredicate as IP};
+
+use crate::function::{unsupported, FnGen, R};
+use crate::{types, CodegenError};
+
+/// NVPTX's address spaces.
+pub(crate) const GLOBAL: u16 = 1;
+pub(crate) const SHARED: u16 = 3;
+pub(crate) const CONSTANT: u16 = 4;
+
+/// The symbol of the dynamic shared memory (`extern __shared__` in CUDA C).
+pub(crate) const DYNAMIC_SHARED: &str = "__hypersonic_dynamic_shared";
+
+pub(crate) fn lower_op<'a, 'ctx>(
+    g: &mut FnGen<'a, 'ctx>,
+    op: &'a Op,
+    rt: &'a Type,
+) -> R<BasicValueEnum<'ctx>> {
+    match op {
+        Op::Geometry(k, axis) => {
+            let reg = match k {
+                Geometry::ThreadIdx => "tid",
+                Geometry::BlockDim => "ntid",
+                Geometry::BlockIdx => "ctaid",
+                Geometry::GridDim => "nctaid",
+            };
+            let ax = ["x", "y", "z"][axis.index()];
+            value(call(
+                g,
+                &format!("llvm.nvvm.read.ptx.sreg.{reg}.{ax}"),
+                &[],
+                &[],
+            )?)
+        }
+        Op::LaneId => value(call(g, "llvm.nvvm.read.ptx.sreg.laneid", &[], &[])?),
+        Op::SharedArray {
+            dtype,
+            shape,
+            dynamic,
+        } => shared_array(g, *dtype, shape, *dynamic),
+        Op::LocalArray { dtype, shape } => {
+            let n = elements(shape)?;
+            let t = types::mem_scalar(g.m.ctx, *dtype).array_type(n);
+            let slot = g.entry_alloca(t.into(), "local")?;
+            if let Some(i) = slot.as_instruction_value() {
+                let _ = i.set_alignment(16);
+            }
+            array_value(g, slot, *dtype, shape, None)
+        }
+        Op::ConstArray { dtype, shape, data } => {
+            let ctx = g.m.ctx;
+            let init = ctx.const_string(data, false);
+            let gv = g.m.module.add_global(
+                init.get_type(),
+                Some(AddressSpace::from(CONSTANT)),
+                "hs_const",
+            );
+            gv.set_initializer(&init);
+            gv.set_constant(true);
+            gv.set_linkage(Linkage::Internal);
+            gv.set_alignment(16);
+            let p = generic(g, gv.as_pointer_value())?;
+            array_value(g, p, *dtype, shape, None)
+        }
+        Op::Atomic {
+            op,
+            array,
+            indices,
+            value,
+        } => atomic(g, *op, *array, indices, *value),
+        Op::AtomicCas {
+            array,
+            indices,
+            expected,
+            desired,
+        } => {
+            let s = elem(g, *array)?;
+            let p = g.element_ptr(*array, indices)?;
+            let it = match s {
+                s if s.is_int() || s.is_float() => types::int_bits(g.m.ctx, s.bits()),
+                s => return unsupported(format!("atomic compare-and-swap on {s}")),
+            };
+            let (e, d) = (g.v(*expected)?, g.v(*desired)?);
+            let e = g.b.build_bit_cast(e, it, "")?;
+            let d = g.b.build_bit_cast(d, it, "")?;
+            let r = g.b.build_cmpxchg(
+                p,
+                e,
+                d,
+                AtomicOrdering::Monotonic,
+                AtomicOrdering::Monotonic,
+            )?;
+            let old = g.b.build_extract_value(r, 0, "old")?;
+            Ok(g.b.build_bit_cast(old, types::scalar(g.m.ctx, s), "")?)
+        }
+        Op::WarpShuffle {
+            kind,
+            mask,
+            value,
+            lane,
+            width,
+        } => shuffle(g, *kind, *mask, *value, *lane, *width),
+        Op::WarpVote { kind, mask, pred } => {
+            let (m, p) = (g.v(*mask)?, g.v(*pred)?);
+            let name = match kind {
+                Vote::All => "llvm.nvvm.vote.all.sync",
+                Vote::Any => "llvm.nvvm.vote.any.sync",
+                Vote::Ballot => "llvm.nvvm.vote.ballot.sync",
+            };
+            value(call(g, name, &[], &[m, p])?)
+        }
+        Op::BarrierReduce(kind, pred) => {
+            let i32t = g.m.ctx.i32_type();
+            let p = g.v(*pred)?.into_int_value();
+            let p = g.b.build_int_z_extend(p, i32t, "")?;
+            let name = match kind {
+                BarrierReduce::Count => "llvm.nvvm.barrier0.popc",
+                BarrierReduce::And => "llvm.nvvm.barrier0.and",
+                BarrierReduce::Or => "llvm.nvvm.barrier0.or",
+            };
+            let r = value(call(g, name, &[], &[p.into()])?)?.into_int_value();
+            if *kind == BarrierReduce::Count {
+                return Ok(r.into());
+            }
+            // CUDA's `__syncthreads_and/or` return 0 or 1.
+            let nz = g.b.build_int_compare(IP::NE, r, i32t.const_zero(), "")?;
+            Ok(g.b.build_int_z_extend(nz, i32t, "")?.into())
+        }
+        Op::Bit(f, a) => bit(g, *f, *a, rt),
+        _ => unsupported(format!("{op:?} is not a kernel operation")),
+    }
+}
+
+pub(crate) fn lower_stmt<'a>(g: &mut FnGen<'a, '_>, s: &'a Stmt) -> R<()> {
+    match s {
+        Stmt::Barrier { .. } => {
+            call(g, "llvm.nvvm.barrier0", &[], &[])?;
+        }
+        Stmt::Fence(scope) => {
+            let name = match scope {
+                FenceScope::Block => "llvm.nvvm.membar.cta",
+                FenceScope::Device => "llvm.nvvm.membar.gl",
+                FenceScope::System => "llvm.nvvm.membar.sys",
+            };
+            call(g, name, &[], &[])?;
+        }
+        Stmt::SyncWarp { mask, .. } => {
+            let m = g.v(*mask)?;
+            call(g, "llvm.nvvm.bar.warp.sync", &[], &[m])?;
+        }
+        _ => return unsupported(format!("{s:?} is not a kernel statement")),
+    }
+    Ok(())
+}
+
+/// Calls the intrinsic `name` (overloaded on `tys`); `None` when it returns void.
+fn call<'ctx>(
+    g: &FnGen<'_, 'ctx>,
+    name: &str,
+    tys: &[BasicTypeEnum<'ctx>],
+    args: &[BasicValueEnum<'ctx>],
+) -> R<Option<BasicValueEnum<'ctx>>> {
+    let intr = inkwell::intrinsics::Intrinsic::find(name)
+        .ok_or_else(|| CodegenError::Llvm(format!("no intrinsic {name}")))?;
+    let decl = intr
+        .get_declaration(g.m.module, tys)
+        .ok_or_else(|| CodegenError::Llvm(format!("bad overload of {name}")))?;
+    let args: Vec<BasicMetadataValueEnum> = args.iter().map(|a| (*a).into()).collect();
+    Ok(g.b
+        .build_call(decl, &args, "")?
+        .try_as_basic_value()
+        .basic())
+}
+
+fn value(v: Option<BasicValueEnum<'_>>) -> R<BasicValueEnum<'_>> {
+    v.ok_or_else(|| CodegenError::Llvm("intrinsic returned void".into()))
+}
+
+fn elements(shape: &[i64]) -> R<u32> {
+    let n: i64 = shape.iter().product();
+    u32::try_from(n).or_else(|_| unsupported(format!("array of shape {shape:?} is too large")))
+}
+
+fn elem(g: &FnGen<'_, '_>, a: ValueId) -> R<Scalar> {
+    match g.ty(a) {
+        Type::Array { dtype, .. } => Ok(*dtype),
+        t => unsupported(format!("atomic operation on {t}")),
+    }
+}
+
+/// A pointer in another address space, cast to a generic one.
+fn generic<'ctx>(g: &FnGen<'_, 'ctx>, p: PointerValue<'ctx>) -> R<PointerValue<'ctx>> {
+    let generic = g.m.ctx.ptr_type(AddressSpace::default());
+    Ok(g.b.build_address_space_cast(p, generic, "")?)
+}
+
+/// The array struct `{data, shape, strides}` of a C-contiguous allocation.
+/// `len` replaces the (single) extent when it is only known at run time.
+fn array_value<'ctx>(
+    g: &FnGen<'_, 'ctx>,
+    data: PointerValue<'ctx>,
+    dtype: Scalar,
+    shape: &[i64],
+    len: Option<IntValue<'ctx>>,
+) -> R<BasicValueEnum<'ctx>> {
+    let ctx = g.m.ctx;
+    let i64t = ctx.i64_type();
+    let ndim = shape.len();
+    let dims_t = i64t.array_type(ndim as u32);
+    let mut strides = vec![0i64; ndim];
+    let mut acc = dtype.size() as i64;
+    for k in (0..ndim).rev() {
+        strides[k] = acc;
+        acc *= shape[k];
+    }
+    let consts = |xs: &[i64]| {
+        let vals: Vec<_> = xs.iter().map(|x| i64t.const_int(*x as u64, true)).collect();
+        i64t.const_array(&vals)
+    };
+    let mut shape_v = consts(shape);
+    if let Some(n) = len {
+        shape_v =
+            g.b.build_insert_value(shape_v, n, 0, "")?
+                .into_array_value();
+    }
+    let _ = dims_t;
+    let t = types::array(ctx, ndim as u8);
+    let s = g.b.build_insert_value(t.get_undef(), data, 0, "")?;
+    let s =
+        g.b.build_insert_value(s.into_struct_value(), shape_v, 1, "")?;
+    let s =
+        g.b.build_insert_value(s.into_struct_value(), consts(&strides), 2, "")?;
+    Ok(s.as_basic_value_enum())
+}
+
+fn shared_array<'ctx>(
+    g: &mut FnGen<'_, 'ctx>,
+    dtype: Scalar,
+    shape: &[i64],
+    dynamic: bool,
+) -> R<BasicValueEnum<'ctx>> {
+    let ctx = g.m.ctx;
+    let module = g.m.module;
+    if dynamic {
+        // One `.extern .shared` array that every dynamic shared array aliases;
+        // its length is the launch's dynamic shared memory over the item size,
+        // as in Numba.
+        let gv = match module.get_global(DYNAMIC_SHARED) {
+            Some(gv) => gv,
+            None => {
+                let gv = module.add_global(
+                    ctx.i8_type().array_type(0),
+                    Some(AddressSpace::from(SHARED)),
+                    DYNAMIC_SHARED,
+                );
+                gv.set_linkage(Linkage::External);
+                gv.set_alignment(16);
+                gv
+            }
+        };
+        let i32t = ctx.i32_type();
+        let asm_t = i32t.fn_type(&[], false);
+        let asm = ctx.create_inline_asm(
+            asm_t,
+            "mov.u32 $0, %dynamic_smem_size;".into(),
+            "=r".into(),
+            false,
+            false,
+            None,
+            false,
+        );
+        let bytes =
+            g.b.build_indirect_call(asm_t, asm, &[], "dynamic_smem_size")?
+                .try_as_basic_value()
+                .basic()
+                .ok_or_else(|| CodegenError::Llvm("inline asm returned void".into()))?
+                .into_int_value();
+        let i64t = ctx.i64_type();
+        let bytes = g.b.build_int_z_extend(bytes, i64t, "")?;
+        let size = i64t.const_int(dtype.size() as u64, false);
+        let len = g.b.build_int_unsigned_div(bytes, size, "")?;
+        let p = generic(g, gv.as_pointer_value())?;
+        return array_value(g, p, dtype, &[0], Some(len));
+    }
+    let n = elements(shape)?;
+    let t = types::mem_scalar(ctx, dtype).array_type(n);
+    let gv = module.add_global(t, Some(AddressSpace::from(SHARED)), "hs_shared");
+    // Shared memory cannot be initialised.
+    gv.set_initializer(&t.get_undef());
+    gv.set_linkage(Linkage::Internal);
+    gv.set_alignment(16);
+    let p = generic(g, gv.as_pointer_value())?;
+    array_value(g, p, dtype, shape, None)
+}
+
+/// `atomicrmw` on any first-class type (inkwell's builder only takes integers).
+fn rmw<'ctx>(
+    g: &FnGen<'_, 'ctx>,
+    op: Rmw,
+    p: PointerValue<'ctx>,
+    v: BasicValueEnum<'ctx>,
+) -> BasicValueEnum<'ctx> {
+    // SAFETY: the builder is positioned (every FnGen statement runs inside a
+    // block), `p` is a pointer and `v` a value of the element type; the result is
+    // a value of `v`'s type.
+    unsafe {
+        let r = LLVMBuildAtomicRMW(
+            g.b.as_mut_ptr(),
+            op,
+            p.as_value_ref(),
+            v.as_value_ref(),
+            LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic,
+            0,
+        );
+        BasicValueEnum::new(r)
+    }
+}
+
+fn atomic<'ctx>(
+    g: &mut FnGen<'_, 'ctx>,
+    op: AtomicOp,
+    array: ValueId,
+    indices: &[ValueId],
+    value: ValueId,
+) -> R<BasicValueEnum<'ctx>> {
+    let s = elem(g, array)?;
+    let p = g.element_ptr(array, indices)?;
+    let v = g.v(value)?;
+    if s.is_float() {
+        return Ok(match op {
+            AtomicOp::Add => rmw(g, Rmw::LLVMAtomicRMWBinOpFAdd, p, v),
+            // x - v == x + (-v) exactly, and `atom.add.f*` exists where `sub` does not.
+            AtomicOp::Sub => {
+                let n = g.b.build_float_neg(v.into_float_value(), "")?;
+                rmw(g, Rmw::LLVMAtomicRMWBinOpFAdd, p, n.into())
+            }
+            AtomicOp::Max | AtomicOp::Min => float_minmax(g, p, s, v, op == AtomicOp::Max)?,
+            AtomicOp::Exch => {
+                let it = types::int_bits(g.m.ctx, s.bits());
+                let bits = g.b.build_bit_cast(v, it, "")?;
+                let old = rmw(g, Rmw::LLVMAtomicRMWBinOpXchg, p, bits);
+                g.b.build_bit_cast(old, types::float(g.m.ctx, s), "")?
+            }
+            _ => return unsupported(format!("atomic {op:?} on {s}")),
+        });
+    }
+    if !s.is_int() {
+        return unsupported(format!("atomic {op:?} on {s}"));
+    }
+    if matches!(op, AtomicOp::Inc | AtomicOp::Dec) && s.size() == 4 {
+        // `atom.inc.u32` / `atom.dec.u32`: LLVM 19 selects `atomicrmw
+        // uinc_wrap` as a compare-and-swap loop, NVVM's intrinsics as the
+        // instruction. (64-bit `inc`/`dec` have no instruction: those loop.)
+        let space = match g.ty(array) {
+            Type::Array {
+                space: Space::Shared,
+                ..
+            } => SHARED,
+            Type::Array {
+                space: Space::Global,
+                ..
+            } => GLOBAL,
+            _ => 0,
+        };
+        let pt = g.m.ctx.ptr_type(AddressSpace::from(space));
+        let p = if space == 0 {
+            p
+        } else {
+            g.b.build_address_space_cast(p, pt, "")?
+        };
+        let name = if op == AtomicOp::Inc {
+            "llvm.nvvm.atomic.load.inc.32"
+        } else {
+            "llvm.nvvm.atomic.load.dec.32"
+        };
+        return self::value(call(g, name, &[pt.into()], &[p.into(), v])?);
+    }
+    let signed = s.is_signed_int();
+    let kind = match op {
+        AtomicOp::Add => Rmw::LLVMAtomicRMWBinOpAdd,
+        AtomicOp::Sub => Rmw::LLVMAtomicRMWBinOpSub,
+        AtomicOp::And => Rmw::LLVMAtomicRMWBinOpAnd,
+        AtomicOp::Or => Rmw::LLVMAtomicRMWBinOpOr,
+        AtomicOp::Xor => Rmw::LLVMAtomicRMWBinOpXor,
+        AtomicOp::Exch => Rmw::LLVMAtomicRMWBinOpXchg,
+        AtomicOp::Max if signed => Rmw::LLVMAtomicRMWBinOpMax,
+        AtomicOp::Max => Rmw::LLVMAtomicRMWBinOpUMax,
+        AtomicOp::Min if signed => Rmw::LLVMAtomicRMWBinOpMin,
+        AtomicOp::Min => Rmw::LLVMAtomicRMWBinOpUMin,
+        AtomicOp::Inc => Rmw::LLVMAtomicRMWBinOpUIncWrap,
+        AtomicOp::Dec => Rmw::LLVMAtomicRMWBinOpUDecWrap,
+    };
+    Ok(rmw(g, kind, p, v))
+}
+
+/// Float atomic max/min as a compare-and-swap loop, as Numba does it: the store
+/// happens only while `old < v` (`old > v` for min), so a NaN operand leaves
+/// memory unchanged and a NaN in memory stays. Returns the old value.
+fn float_minmax<'ctx>(
+    g: &mut FnGen<'_, 'ctx>,
+    p: PointerValue<'ctx>,
+    s: Scalar,
+    v: BasicValueEnum<'ctx>,
+    max: bool,
+) -> R<BasicValueEnum<'ctx>> {
+    let ctx = g.m.ctx;
+    let ft = types::float(ctx, s);
+    let it = types::int_bits(ctx, s.bits());
+    let v = v.into_float_value();
+    let first = g.b.build_load(ft, p, "old")?;
+    if let Some(i) = first.as_instruction_value() {
+        let _ = i.set_volatile(true);
+        let _ = i.set_alignment(s.size());
+    }
+    let start = g.current();
+    let head = g.new_block("atomic_minmax");
+    let attempt = g.new_block("atomic_cas");
+    let done = g.new_block("atomic_done");
+    g.b.build_unconditional_branch(head)?;
+    g.b.position_at_end(head);
+    let old = g.b.build_phi(ft, "old")?;
+    let oldv = old.as_basic_value().into_float_value();
+    let pred = if max { FP::OLT } else { FP::OGT };
+    let go = g.b.build_float_compare(pred, oldv, v, "")?;
+    g.b.build_conditional_branch(go, attempt, done)?;
+    g.b.position_at_end(attempt);
+    let e = g.b.build_bit_cast(oldv, it, "")?;
+    let d = g.b.build_bit_cast(v, it, "")?;
+    let r = g.b.build_cmpxchg(
+        p,
+        e,
+        d,
+        AtomicOrdering::Monotonic,
+        AtomicOrdering::Monotonic,
+    )?;
+    let seen = g.b.build_extract_value(r, 0, "")?;
+    let seen = g.b.build_bit_cast(seen, ft, "")?.into_float_value();
+    let ok = g.b.build_extract_value(r, 1, "")?.into_int_value();
+    g.b.build_conditional_branch(ok, done, head)?;
+    old.add_incoming(&[(&first, start), (&seen, attempt)]);
+    g.b.position_at_end(done);
+    let res = g.b.build_phi(ft, "")?;
+    res.add_incoming(&[(&oldv, head), (&seen, attempt)]);
+    Ok(res.as_basic_value())
+}
+
+fn shuffle<'ctx>(
+    g: &mut FnGen<'_, 'ctx>,
+    kind: Shuffle,
+    mask: ValueId,
+    value: ValueId,
+    lane: ValueId,
+    width: ValueId,
+) -> R<BasicValueEnum<'ctx>> {
+    let ctx = g.m.ctx;
+    let i32t = ctx.i32_type();
+    let s = g.scalar_of(value)?;
+    let (m, v, l) = (g.v(mask)?, g.v(value)?, g.v(lane)?);
+    let w = g.v(width)?.into_int_value();
+    // `c` packs the segment mask (32 - width) << 8 and, except for `up`, the
+    // clamp 0x1f (as CUDA's `__shfl_*_sync` headers do).
+    let seg = g.b.build_int_sub(i32t.const_int(32, false), w, "")?;
+    let seg = g.b.build_left_shift(seg, i32t.const_int(8, false), "")?;
+    let c = if kind == Shuffle::Up {
+        seg
+    } else {
+        g.b.build_or(seg, i32t.const_int(0x1f, false), "")?
+    };
+    let k = match kind {
+        Shuffle::Idx => "idx",
+        Shuffle::Up => "up",
+        Shuffle::Down => "down",
+        Shuffle::Xor => "bfly",
+    };
+    let shfl =
+        |g: &FnGen<'_, 'ctx>, x: BasicValueEnum<'ctx>, ty: &str| -> R<BasicValueEnum<'ctx>> {
+            self::value(call(
+                g,
+                &format!("llvm.nvvm.shfl.sync.{k}.{ty}"),
+                &[],
+                &[m, x, l, c.into()],
+            )?)
+        };
+    match s.size() {
+        4 if s == Scalar::F32 => shfl(g, v, "f32"),
+        4 => shfl(g, v, "i32"),
+        8 => {
+            // Two 32-bit shuffles of the halves.
+            let i64t = ctx.i64_type();
+            let bits = g.b.build_bit_cast(v, i64t, "")?.into_int_value();
+            let lo = g.b.build_int_truncate(bits, i32t, "")?;
+            let hi =
+                g.b.build_right_shift(bits, i64t.const_int(32, false), false, "")?;
+            let hi = g.b.build_int_truncate(hi, i32t, "")?;
+            let lo = shfl(g, lo.into(), "i32")?.into_int_value();
+            let hi = shfl(g, hi.into(), "i32")?.into_int_value();
+            let lo = g.b.build_int_z_extend(lo, i64t, "")?;
+            let hi = g.b.build_int_z_extend(hi, i64t, "")?;
+            let hi = g.b.build_left_shift(hi, i64t.const_int(32, false), "")?;
+            let r = g.b.build_or(hi, lo, "")?;
+            Ok(g.b.build_bit_cast(r, types::scalar(ctx, s), "")?)
+        }
+        _ => unsupported(format!("warp shuffle of {s}")),
+    }
+}
+
+fn bit<'ctx>(g: &mut FnGen<'_, 'ctx>, f: BitFn, a: ValueId, rt: &Type) -> R<BasicValueEnum<'ctx>> {
+    let ctx = g.m.ctx;
+    let i32t = ctx.i32_type();
+    let x = g.v(a)?.into_int_value();
+    let t: BasicTypeEnum<'ctx> = x.get_type().into();
+    let f_ = ctx.bool_type().const_zero();
+    let to_i32 = |g: &FnGen<'_, 'ctx>, v: IntValue<'ctx>| -> R<BasicValueEnum<'ctx>> {
+        Ok(g.b.build_int_cast_sign_flag(v, i32t, false, "")?.into())
+    };
+    match f {
+        BitFn::Popc => {
+            let r = value(call(g, "llvm.ctpop", &[t], &[x.into()])?)?;
+            to_i32(g, r.into_int_value())
+        }
+        BitFn::Clz => {
+            let r = value(call(g, "llvm.ctlz", &[t], &[x.into(), f_.into()])?)?;
+            to_i32(g, r.into_int_value())
+        }
+        BitFn::Ffs => {
+            let tz = value(call(g, "llvm.cttz", &[t], &[x.into(), f_.into()])?)?;
+            let tz = to_i32(g, tz.into_int_value())?.into_int_value();
+            let one = g.b.build_int_add(tz, i32t.const_int(1, false), "")?;
+            let zero =
+                g.b.build_int_compare(IP::EQ, x, x.get_type().const_zero(), "")?;
+            Ok(g.b.build_select(zero, i32t.const_zero(), one, "")?)
+        }
+        BitFn::Brev => {
+            let _ = rt;
+            value(call(g, "llvm.bitreverse", &[t], &[x.into()])?)
+        }
+    }
+}

@@ -1,0 +1,1057 @@
+//! PTX generation: kernels built by hand in IR, compiled for sm_70, sm_80 and
+//! sm_90, assembled by `ptxas` (from the `nvidia-cuda-nvcc-cu12` wheel), and
+//! checked for the instructions they must contain.
+//!
+//! `ptxas` is found through `$HYPERSONIC_PTXAS`, the repository's `.venv`, or
+//! `PATH`; a missing `ptxas` fails the tests (CI installs it) unless
+//! `HYPERSONIC_SKIP_PTXAS=1`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::for_range;
+use hypersonic_ir::builder::FunctionBuilder;
+use hypersonic_ir::*;
+use hypersonic_llvm::ptx::{compile_ptx, find_libdevice, Ptx, PtxOptions};
+
+const ARCHES: [(u32, u32); 3] = [(7, 0), (8, 0), (9, 0)];
+
+fn venv_site_packages() -> Vec<PathBuf> {
+    let mut out = vec![];
+    let roots = [
+        PathBuf::from("/work/main/.venv/lib"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/lib"),
+    ];
+    for root in roots {
+        if let Ok(rd) = std::fs::read_dir(&root) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("python3") {
+                    out.push(e.path().join("site-packages"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn libdevice() -> PathBuf {
+    find_libdevice(&venv_site_packages()).expect(
+        "libdevice.10.bc not found: pip install nvidia-cuda-nvcc-cu12 into .venv \
+         or set HYPERSONIC_LIBDEVICE",
+    )
+}
+
+/// `None` only when `HYPERSONIC_SKIP_PTXAS=1`.
+fn ptxas() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("HYPERSONIC_PTXAS") {
+        return Some(PathBuf::from(p));
+    }
+    for sp in venv_site_packages() {
+        let p = sp.join("nvidia/cuda_nvcc/bin/ptxas");
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("ptxas");
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    if std::env::var("HYPERSONIC_SKIP_PTXAS").as_deref() == Ok("1") {
+        return None;
+    }
+    panic!(
+        "ptxas not found: install the `nvidia-cuda-nvcc-cu12` wheel into the repository's \
+         .venv, put ptxas on PATH or set HYPERSONIC_PTXAS (HYPERSONIC_SKIP_PTXAS=1 skips \
+         assembling, for machines without it)"
+    );
+}
+
+/// Assembles `ptx` with `ptxas -v`; panics with ptxas's message on failure.
+/// Returns ptxas's report (registers, spills).
+fn assemble(ptx: &Ptx) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let Some(ptxas) = ptxas() else {
+        return String::new();
+    };
+    let file = std::env::temp_dir().join(format!(
+        "hs_ptx_{}_{}_{}.ptx",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        ptx.entry_name
+    ));
+    std::fs::write(&file, &ptx.text).unwrap();
+    let mut cmd = Command::new(&ptxas);
+    cmd.arg("-v").arg("--gpu-name").arg(&ptx.arch);
+    if !ptx.text.contains(".entry") {
+        cmd.arg("-c");
+    }
+    let out = cmd.arg("-o").arg("/dev/null").arg(&file).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        panic!(
+            "ptxas failed on {} for {}:\n{report}\n--- PTX ---\n{}",
+            ptx.entry_name, ptx.arch, ptx.text
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+    report
+}
+
+fn opts(cc: (u32, u32)) -> PtxOptions {
+    PtxOptions {
+        cc,
+        libdevice: Some(libdevice()),
+        ..PtxOptions::default()
+    }
+}
+
+fn module(functions: Vec<Function>, exceptions: Vec<Exception>) -> Module {
+    Module {
+        functions,
+        entry: FuncId(0),
+        exceptions,
+    }
+}
+
+/// Compiles for every architecture, assembles, checks that the PTX contains
+/// each of `expect`; returns the sm_80 PTX and its ptxas report.
+fn check(m: &Module, expect: &[&str]) -> (Ptx, String) {
+    let mut keep = None;
+    for cc in ARCHES {
+        let ptx = compile_ptx(m, &opts(cc), false)
+            .unwrap_or_else(|e| panic!("{} for sm_{}{}: {e}", m.functions[0].name, cc.0, cc.1));
+        assert!(
+            !ptx.text.contains("__nvvm_reflect"),
+            "unresolved __nvvm_reflect"
+        );
+        assert!(
+            ptx.text.contains(".entry"),
+            "no kernel entry:\n{}",
+            ptx.text
+        );
+        assert!(
+            !ptx.text.contains(".extern .func"),
+            "calls an undefined function:\n{}",
+            ptx.text
+        );
+        for e in expect {
+            assert!(
+                ptx.text.contains(e),
+                "{} for {}: no `{e}` in\n{}",
+                ptx.entry_name,
+                ptx.arch,
+                ptx.text
+            );
+        }
+        if let Some(dir) = std::env::var_os("HYPERSONIC_PTX_DUMP") {
+            let file = PathBuf::from(dir).join(format!("{}_{}.ptx", ptx.entry_name, ptx.arch));
+            std::fs::write(file, &ptx.text).unwrap();
+        }
+        let report = assemble(&ptx);
+        if cc == (8, 0) {
+            keep = Some((ptx, report));
+        }
+    }
+    keep.unwrap()
+}
+
+// ---- a small kernel-building vocabulary ----
+
+struct K {
+    b: FunctionBuilder,
+}
+
+impl K {
+    fn new(name: &str, params: Vec<Type>) -> K {
+        K {
+            b: FunctionBuilder::new(name, params, Type::None),
+        }
+    }
+    fn i64(&mut self, v: i64) -> ValueId {
+        self.b.emit(Op::Const(Const::Int(v)), Type::I64)
+    }
+    fn int(&mut self, s: Scalar, v: i64) -> ValueId {
+        self.b.emit(Op::Const(Const::Int(v)), Type::Scalar(s))
+    }
+    fn float(&mut self, s: Scalar, v: f64) -> ValueId {
+        self.b.emit(Op::Const(Const::Float(v)), Type::Scalar(s))
+    }
+    fn ty(&self, v: ValueId) -> Type {
+        self.b.value_type(v).clone()
+    }
+    fn bin(&mut self, o: BinaryOp, a: ValueId, c: ValueId) -> ValueId {
+        let t = self.ty(a);
+        self.b.emit(Op::Binary(o, a, c), t)
+    }
+    fn cmp(&mut self, o: CmpOp, a: ValueId, c: ValueId) -> ValueId {
+        self.b.emit(Op::Compare(o, a, c), Type::BOOL)
+    }
+    fn cast(&mut self, a: ValueId, s: Scalar) -> ValueId {
+        self.b.emit(Op::Cast(a), Type::Scalar(s))
+    }
+    fn geo(&mut self, g: Geometry, a: Axis) -> ValueId {
+        self.b.emit(Op::Geometry(g, a), Type::Scalar(Scalar::I32))
+    }
+    /// `cuda.grid(1)` as an int64.
+    fn grid1(&mut self) -> ValueId {
+        let t = self.geo(Geometry::ThreadIdx, Axis::X);
+        let bi = self.geo(Geometry::BlockIdx, Axis::X);
+        let bd = self.geo(Geometry::BlockDim, Axis::X);
+        let m = self.bin(BinaryOp::Mul, bi, bd);
+        let i = self.bin(BinaryOp::Add, m, t);
+        self.cast(i, Scalar::I64)
+    }
+    fn tid(&mut self) -> ValueId {
+        let t = self.geo(Geometry::ThreadIdx, Axis::X);
+        self.cast(t, Scalar::I64)
+    }
+    fn dtype(&self, a: ValueId) -> Scalar {
+        match self.ty(a) {
+            Type::Array { dtype, .. } => dtype,
+            t => panic!("{t} is not an array"),
+        }
+    }
+    fn load(&mut self, a: ValueId, idx: &[ValueId]) -> ValueId {
+        let d = self.dtype(a);
+        self.b.emit(Op::ArrayLoad(a, idx.to_vec()), Type::Scalar(d))
+    }
+    fn store(&mut self, a: ValueId, idx: &[ValueId], v: ValueId) {
+        self.b.push(Stmt::ArrayStore {
+            array: a,
+            indices: idx.to_vec(),
+            value: v,
+            loc: Loc::default(),
+        });
+    }
+    fn len(&mut self, a: ValueId) -> ValueId {
+        self.b.emit(Op::ArrayDim(a, 0), Type::I64)
+    }
+    fn if_(&mut self, c: ValueId, then: impl FnOnce(&mut K)) {
+        self.b.open_block();
+        then(self);
+        let then_block = self.b.close_block();
+        self.b.push(Stmt::If {
+            cond: c,
+            then_block,
+            else_block: Block::default(),
+        });
+    }
+    fn barrier(&mut self) {
+        self.b.push(Stmt::Barrier {
+            loc: Loc::default(),
+        });
+    }
+    fn atomic(&mut self, op: AtomicOp, a: ValueId, i: ValueId, v: ValueId) -> ValueId {
+        let d = self.dtype(a);
+        self.b.emit(
+            Op::Atomic {
+                op,
+                array: a,
+                indices: vec![i],
+                value: v,
+            },
+            Type::Scalar(d),
+        )
+    }
+    fn finish(mut self) -> Function {
+        self.b.push(Stmt::Return { value: None });
+        self.b.finish()
+    }
+}
+
+fn a1(s: Scalar) -> Type {
+    Type::array(s, 1, Layout::C)
+}
+
+/// Builds a kernel whose parameters are `params`, giving `body` their values.
+fn kernel(name: &str, params: Vec<Type>, body: impl FnOnce(&mut K, &[ValueId])) -> Function {
+    let mut k = K::new(name, params.clone());
+    let ps: Vec<ValueId> = params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| k.b.emit(Op::Param(i as u32), t.clone()))
+        .collect();
+    body(&mut k, &ps);
+    k.finish()
+}
+
+fn vecadd(s: Scalar) -> Function {
+    kernel(&format!("vecadd_{s}"), vec![a1(s), a1(s), a1(s)], |k, p| {
+        let i = k.grid1();
+        let n = k.len(p[2]);
+        let inb = k.cmp(CmpOp::Lt, i, n);
+        k.if_(inb, |k| {
+            let x = k.load(p[0], &[i]);
+            let y = k.load(p[1], &[i]);
+            let z = k.bin(BinaryOp::Add, x, y);
+            k.store(p[2], &[i], z);
+        });
+    })
+}
+
+#[test]
+fn vector_add_f32_f64() {
+    let (ptx, report) = check(
+        &module(vec![vecadd(Scalar::F32)], vec![]),
+        &[
+            ".visible .entry vecadd_float32(",
+            "ld.global.f32",
+            "st.global.f32",
+            "add.rn.f32",
+            "%tid.x",
+            "%ctaid.x",
+            "%ntid.x",
+        ],
+    );
+    assert_eq!(ptx.param_slots, 9);
+    assert_eq!(ptx.text.matches(".param .u64").count(), 9, "{}", ptx.text);
+    println!("vecadd_float32 ptxas -v:\n{report}");
+    println!("compile_ptx times (vecadd, no libdevice): {:?}", ptx.times);
+    check(
+        &module(vec![vecadd(Scalar::F64)], vec![]),
+        &["ld.global.f64", "add.rn.f64", "st.global.f64"],
+    );
+}
+
+#[test]
+fn shared_memory_block_reduction() {
+    let f = kernel(
+        "block_sum",
+        vec![a1(Scalar::F32), a1(Scalar::F32)],
+        |k, p| {
+            let sh = k.b.emit(
+                Op::SharedArray {
+                    dtype: Scalar::F32,
+                    shape: vec![256],
+                    dynamic: false,
+                },
+                Type::Array {
+                    dtype: Scalar::F32,
+                    ndim: 1,
+                    layout: Layout::C,
+                    space: Space::Shared,
+                },
+            );
+            let t = k.tid();
+            let i = k.grid1();
+            let x = k.load(p[0], &[i]);
+            k.store(sh, &[t], x);
+            k.barrier();
+            let mut s = 128;
+            while s > 0 {
+                let sv = k.i64(s);
+                let active = k.cmp(CmpOp::Lt, t, sv);
+                k.if_(active, |k| {
+                    let j = k.bin(BinaryOp::Add, t, sv);
+                    let a = k.load(sh, &[t]);
+                    let b = k.load(sh, &[j]);
+                    let c = k.bin(BinaryOp::Add, a, b);
+                    k.store(sh, &[t], c);
+                });
+                k.barrier();
+                s /= 2;
+            }
+            let zero = k.i64(0);
+            let first = k.cmp(CmpOp::Eq, t, zero);
+            k.if_(first, |k| {
+                let bi = k.geo(Geometry::BlockIdx, Axis::X);
+                let bi = k.cast(bi, Scalar::I64);
+                let v = k.load(sh, &[zero]);
+                k.store(p[1], &[bi], v);
+            });
+        },
+    );
+    let (_, report) = check(
+        &module(vec![f], vec![]),
+        &[
+            ".shared .align 16 .b8",
+            "bar.sync",
+            "ld.shared.f32",
+            "st.shared.f32",
+        ],
+    );
+    println!("block_sum ptxas -v:\n{report}");
+}
+
+#[test]
+fn atomics() {
+    let f = kernel(
+        "histogram",
+        vec![
+            a1(Scalar::I32),
+            a1(Scalar::I32),
+            a1(Scalar::F32),
+            a1(Scalar::F64),
+            a1(Scalar::U32),
+            a1(Scalar::U64),
+            a1(Scalar::I64),
+        ],
+        |k, p| {
+            let i = k.grid1();
+            let v = k.load(p[0], &[i]);
+            let m = k.int(Scalar::I32, 15);
+            let bin = k.bin(BinaryOp::BitAnd, v, m);
+            let bin = k.cast(bin, Scalar::I64);
+            let one = k.int(Scalar::I32, 1);
+            k.atomic(AtomicOp::Add, p[1], bin, one);
+            k.atomic(AtomicOp::Sub, p[1], bin, one);
+            k.atomic(AtomicOp::Max, p[1], bin, v);
+            k.atomic(AtomicOp::Min, p[1], bin, v);
+            k.atomic(AtomicOp::And, p[1], bin, v);
+            k.atomic(AtomicOp::Or, p[1], bin, v);
+            k.atomic(AtomicOp::Xor, p[1], bin, v);
+            k.atomic(AtomicOp::Exch, p[1], bin, v);
+            let f1 = k.float(Scalar::F32, 1.5);
+            k.atomic(AtomicOp::Add, p[2], bin, f1);
+            k.atomic(AtomicOp::Sub, p[2], bin, f1);
+            let fv = k.cast(v, Scalar::F32);
+            k.atomic(AtomicOp::Max, p[2], bin, fv);
+            k.atomic(AtomicOp::Min, p[2], bin, fv);
+            k.atomic(AtomicOp::Exch, p[2], bin, fv);
+            let d1 = k.float(Scalar::F64, 0.25);
+            k.atomic(AtomicOp::Add, p[3], bin, d1);
+            let dv = k.cast(v, Scalar::F64);
+            k.atomic(AtomicOp::Max, p[3], bin, dv);
+            let uv = k.cast(v, Scalar::U32);
+            k.atomic(AtomicOp::Inc, p[4], bin, uv);
+            k.atomic(AtomicOp::Dec, p[4], bin, uv);
+            k.atomic(AtomicOp::Max, p[4], bin, uv);
+            let u64v = k.cast(v, Scalar::U64);
+            k.atomic(AtomicOp::Inc, p[5], bin, u64v);
+            k.atomic(AtomicOp::Min, p[5], bin, u64v);
+            let lv = k.cast(v, Scalar::I64);
+            k.atomic(AtomicOp::Add, p[6], bin, lv);
+            k.atomic(AtomicOp::Max, p[6], bin, lv);
+            // Compare-and-swap on int32 and float64; the results feed a store so
+            // that they are used.
+            let old = k.b.emit(
+                Op::AtomicCas {
+                    array: p[1],
+                    indices: vec![bin],
+                    expected: v,
+                    desired: one,
+                },
+                Type::Scalar(Scalar::I32),
+            );
+            k.store(p[1], &[i], old);
+            let z = k.float(Scalar::F64, 0.0);
+            let oldd = k.b.emit(
+                Op::AtomicCas {
+                    array: p[3],
+                    indices: vec![bin],
+                    expected: z,
+                    desired: dv,
+                },
+                Type::Scalar(Scalar::F64),
+            );
+            k.store(p[3], &[i], oldd);
+        },
+    );
+    let (_, report) = check(
+        &module(vec![f], vec![]),
+        &[
+            "atom.global.add.f32",
+            "atom.global.add.f64",
+            "atom.global.add.u32",
+            "atom.global.max.s32",
+            "atom.global.min.s32",
+            "atom.global.max.u32",
+            "atom.global.inc.u32",
+            "atom.global.dec.u32",
+            "atom.global.cas.b64", // 64-bit inc: a compare-and-swap loop
+            "atom.global.and.b32",
+            "atom.global.or.b32",
+            "atom.global.xor.b32",
+            "atom.global.exch.b32",
+            "atom.global.cas.b32",
+            "atom.global.cas.b64",
+            "atom.global.add.u64",
+            "atom.global.max.s64",
+            "atom.global.min.u64",
+        ],
+    );
+    println!("histogram ptxas -v:\n{report}");
+}
+
+#[test]
+fn shared_atomics() {
+    let f = kernel(
+        "shared_hist",
+        vec![a1(Scalar::I32), a1(Scalar::F32)],
+        |k, p| {
+            let sh = k.b.emit(
+                Op::SharedArray {
+                    dtype: Scalar::F32,
+                    shape: vec![16],
+                    dynamic: false,
+                },
+                Type::Array {
+                    dtype: Scalar::F32,
+                    ndim: 1,
+                    layout: Layout::C,
+                    space: Space::Shared,
+                },
+            );
+            let i = k.grid1();
+            let v = k.load(p[0], &[i]);
+            let m = k.int(Scalar::I32, 15);
+            let bin = k.bin(BinaryOp::BitAnd, v, m);
+            let bin = k.cast(bin, Scalar::I64);
+            let one = k.float(Scalar::F32, 1.0);
+            k.atomic(AtomicOp::Add, sh, bin, one);
+            k.barrier();
+            let t = k.tid();
+            let n = k.i64(16);
+            let lt = k.cmp(CmpOp::Lt, t, n);
+            k.if_(lt, |k| {
+                let x = k.load(sh, &[t]);
+                k.atomic(AtomicOp::Add, p[1], t, x);
+            });
+        },
+    );
+    check(
+        &module(vec![f], vec![]),
+        &["atom.shared.add.f32", "atom.global.add.f32"],
+    );
+}
+
+fn shuffle_reduce(s: Scalar) -> Function {
+    kernel(&format!("warp_sum_{s}"), vec![a1(s), a1(s)], |k, p| {
+        let i = k.grid1();
+        let mut v = k.load(p[0], &[i]);
+        let mask = k.int(Scalar::U32, 0xffff_ffff);
+        let width = k.int(Scalar::I32, 32);
+        for off in [16, 8, 4, 2, 1] {
+            let d = k.int(Scalar::I32, off);
+            let o = k.b.emit(
+                Op::WarpShuffle {
+                    kind: Shuffle::Down,
+                    mask,
+                    value: v,
+                    lane: d,
+                    width,
+                },
+                Type::Scalar(s),
+            );
+            v = k.bin(BinaryOp::Add, v, o);
+        }
+        let w16 = k.int(Scalar::I32, 16);
+        let zero = k.int(Scalar::I32, 0);
+        let one = k.int(Scalar::I32, 1);
+        for (kind, lane, width) in [
+            (Shuffle::Idx, zero, width),
+            (Shuffle::Up, one, w16),
+            (Shuffle::Xor, one, width),
+        ] {
+            let o = k.b.emit(
+                Op::WarpShuffle {
+                    kind,
+                    mask,
+                    value: v,
+                    lane,
+                    width,
+                },
+                Type::Scalar(s),
+            );
+            v = k.bin(BinaryOp::Add, v, o);
+        }
+        k.store(p[1], &[i], v);
+    })
+}
+
+#[test]
+fn warp_shuffles() {
+    for s in [
+        Scalar::I32,
+        Scalar::F32,
+        Scalar::I64,
+        Scalar::F64,
+        Scalar::U32,
+    ] {
+        let (ptx, report) = check(
+            &module(vec![shuffle_reduce(s)], vec![]),
+            &[
+                "shfl.sync.down.b32",
+                "shfl.sync.idx.b32",
+                "shfl.sync.up.b32",
+                "shfl.sync.bfly.b32",
+            ],
+        );
+        if s.size() == 8 {
+            // Two 32-bit shuffles per 64-bit value.
+            assert!(ptx.text.matches("shfl.sync.down.b32").count() >= 10);
+        }
+        if s == Scalar::F64 {
+            println!("warp_sum_float64 ptxas -v:\n{report}");
+        }
+    }
+}
+
+#[test]
+fn votes_and_syncwarp() {
+    let f = kernel("votes", vec![a1(Scalar::I32), a1(Scalar::U32)], |k, p| {
+        let i = k.grid1();
+        let v = k.load(p[0], &[i]);
+        let z = k.int(Scalar::I32, 0);
+        let pred = k.cmp(CmpOp::Gt, v, z);
+        let mask = k.int(Scalar::U32, 0xffff_ffff);
+        let all = k.b.emit(
+            Op::WarpVote {
+                kind: Vote::All,
+                mask,
+                pred,
+            },
+            Type::BOOL,
+        );
+        let any = k.b.emit(
+            Op::WarpVote {
+                kind: Vote::Any,
+                mask,
+                pred,
+            },
+            Type::BOOL,
+        );
+        let ballot = k.b.emit(
+            Op::WarpVote {
+                kind: Vote::Ballot,
+                mask,
+                pred,
+            },
+            Type::Scalar(Scalar::U32),
+        );
+        k.b.push(Stmt::SyncWarp {
+            mask,
+            loc: Loc::default(),
+        });
+        let a = k.cast(all, Scalar::U32);
+        let b = k.cast(any, Scalar::U32);
+        let s = k.bin(BinaryOp::Add, a, b);
+        let s = k.bin(BinaryOp::Add, s, ballot);
+        let lane = k.b.emit(Op::LaneId, Type::Scalar(Scalar::I32));
+        let lane = k.cast(lane, Scalar::U32);
+        let s = k.bin(BinaryOp::Add, s, lane);
+        k.store(p[1], &[i], s);
+    });
+    check(
+        &module(vec![f], vec![]),
+        &[
+            "vote.sync.all.pred",
+            "vote.sync.any.pred",
+            "vote.sync.ballot.b32",
+            "bar.warp.sync",
+            "%laneid",
+        ],
+    );
+}
+
+#[test]
+fn syncthreads_count_and_or_fences() {
+    let f = kernel("sync_reduce", vec![a1(Scalar::I32)], |k, p| {
+        let i = k.grid1();
+        let v = k.load(p[0], &[i]);
+        let z = k.int(Scalar::I32, 0);
+        let pred = k.cmp(CmpOp::Gt, v, z);
+        let mut acc = z;
+        for r in [BarrierReduce::Count, BarrierReduce::And, BarrierReduce::Or] {
+            let c =
+                k.b.emit(Op::BarrierReduce(r, pred), Type::Scalar(Scalar::I32));
+            acc = k.bin(BinaryOp::Add, acc, c);
+        }
+        for s in [FenceScope::Block, FenceScope::Device, FenceScope::System] {
+            k.b.push(Stmt::Fence(s));
+        }
+        k.store(p[0], &[i], acc);
+    });
+    check(
+        &module(vec![f], vec![]),
+        &[
+            "bar.red.popc.u32",
+            "bar.red.and.pred",
+            "bar.red.or.pred",
+            "membar.cta",
+            "membar.gl",
+            "membar.sys",
+        ],
+    );
+}
+
+#[test]
+fn geometry_all_axes() {
+    let f = kernel("geometry", vec![a1(Scalar::I32)], |k, p| {
+        let mut acc = k.int(Scalar::I32, 0);
+        for g in [
+            Geometry::ThreadIdx,
+            Geometry::BlockIdx,
+            Geometry::BlockDim,
+            Geometry::GridDim,
+        ] {
+            for a in Axis::ALL {
+                let x = k.geo(g, a);
+                acc = k.bin(BinaryOp::Add, acc, x);
+            }
+        }
+        let i = k.grid1();
+        k.store(p[0], &[i], acc);
+    });
+    let expect: Vec<String> = ["tid", "ctaid", "ntid", "nctaid"]
+        .iter()
+        .flat_map(|r| ["x", "y", "z"].map(|a| format!("%{r}.{a}")))
+        .collect();
+    let expect: Vec<&str> = expect.iter().map(|s| s.as_str()).collect();
+    check(&module(vec![f], vec![]), &expect);
+}
+
+#[test]
+fn bit_functions() {
+    let f = kernel(
+        "bits",
+        vec![a1(Scalar::U32), a1(Scalar::I64), a1(Scalar::I32)],
+        |k, p| {
+            let i = k.grid1();
+            let x = k.load(p[0], &[i]);
+            let y = k.load(p[1], &[i]);
+            let mut acc = k.int(Scalar::I32, 0);
+            for v in [x, y] {
+                for f in [BitFn::Popc, BitFn::Clz, BitFn::Ffs] {
+                    let r = k.b.emit(Op::Bit(f, v), Type::Scalar(Scalar::I32));
+                    acc = k.bin(BinaryOp::Add, acc, r);
+                }
+            }
+            let bx = k.b.emit(Op::Bit(BitFn::Brev, x), Type::Scalar(Scalar::U32));
+            let by = k.b.emit(Op::Bit(BitFn::Brev, y), Type::I64);
+            k.store(p[0], &[i], bx);
+            k.store(p[1], &[i], by);
+            k.store(p[2], &[i], acc);
+        },
+    );
+    check(
+        &module(vec![f], vec![]),
+        &[
+            "popc.b32", "popc.b64", "clz.b32", "clz.b64", "brev.b32", "brev.b64",
+        ],
+    );
+}
+
+#[test]
+fn local_const_and_dynamic_shared_arrays() {
+    let table: Vec<f32> = vec![1.0, 2.5, -3.0, 4.25];
+    let data: Vec<u8> = table.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let f = kernel("arrays", vec![a1(Scalar::F64), a1(Scalar::F32)], |k, p| {
+        let loc = k.b.emit(
+            Op::LocalArray {
+                dtype: Scalar::F64,
+                shape: vec![16],
+            },
+            Type::Array {
+                dtype: Scalar::F64,
+                ndim: 1,
+                layout: Layout::C,
+                space: Space::Local,
+            },
+        );
+        let cst = k.b.emit(
+            Op::ConstArray {
+                dtype: Scalar::F32,
+                shape: vec![4],
+                data,
+            },
+            Type::Array {
+                dtype: Scalar::F32,
+                ndim: 1,
+                layout: Layout::C,
+                space: Space::Constant,
+            },
+        );
+        let dynsh = k.b.emit(
+            Op::SharedArray {
+                dtype: Scalar::F32,
+                shape: vec![0],
+                dynamic: true,
+            },
+            Type::Array {
+                dtype: Scalar::F32,
+                ndim: 1,
+                layout: Layout::C,
+                space: Space::Shared,
+            },
+        );
+        let i = k.grid1();
+        let t = k.tid();
+        let x = k.load(p[0], &[i]);
+        let n16 = k.i64(16);
+        // loc[j] = x * j for j in range(16); then read loc[x-dependent index].
+        for_range(&mut k.b, n16, |b, j| {
+            let jf = b.emit(Op::Cast(j), Type::F64);
+            let v = b.emit(Op::Binary(BinaryOp::Mul, x, jf), Type::F64);
+            b.push(Stmt::ArrayStore {
+                array: loc,
+                indices: vec![j],
+                value: v,
+                loc: Loc::default(),
+            });
+        });
+        let m15 = k.i64(15);
+        let j = k.bin(BinaryOp::BitAnd, i, m15);
+        let lv = k.load(loc, &[j]);
+        let m3 = k.i64(3);
+        let c = k.bin(BinaryOp::BitAnd, i, m3);
+        let cv = k.load(cst, &[c]);
+        let cv = k.cast(cv, Scalar::F64);
+        let s = k.bin(BinaryOp::Add, lv, cv);
+        let sf = k.cast(s, Scalar::F32);
+        k.store(dynsh, &[t], sf);
+        k.barrier();
+        let n = k.len(dynsh);
+        let one = k.i64(1);
+        let last = k.bin(BinaryOp::Sub, n, one);
+        let r = k.load(dynsh, &[last]);
+        k.store(p[1], &[i], r);
+    });
+    check(
+        &module(vec![f], vec![]),
+        &[
+            ".local",
+            ".const .align 16 .b8",
+            "ld.const.f32",
+            ".extern .shared .align 16 .b8 __hypersonic_dynamic_shared[]",
+            "%dynamic_smem_size",
+            "st.shared.f32",
+        ],
+    );
+}
+
+/// Every `MathFn` on `s`, each result stored (predicates as 0/1).
+fn all_math(s: Scalar) -> Function {
+    use MathFn::*;
+    let fns = [
+        Sin, Cos, Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Exp, Exp2,
+        Expm1, Log, Log2, Log10, Log1p, Sqrt, Cbrt, Pow, Hypot, Floor, Ceil, Trunc, Rint, Fabs,
+        Fmod, Copysign, Erf, Erfc, Gamma, Lgamma, Nextafter, Ldexp, IsNan, IsInf, IsFinite,
+        Signbit, Fma,
+    ];
+    kernel(&format!("math_{s}"), vec![a1(s), a1(s)], |k, p| {
+        let i = k.grid1();
+        let x = k.load(p[0], &[i]);
+        let one = k.i64(1);
+        let i1 = k.bin(BinaryOp::Add, i, one);
+        let y = k.load(p[0], &[i1]);
+        let n = k.cast(y, Scalar::I32);
+        for (j, f) in fns.into_iter().enumerate() {
+            let args = match f.arity() {
+                1 => vec![x],
+                2 if f == Ldexp => vec![x, n],
+                2 => vec![x, y],
+                _ => vec![x, y, x],
+            };
+            let rt = if f.is_predicate() {
+                Type::BOOL
+            } else {
+                Type::Scalar(s)
+            };
+            let mut r = k.b.emit(Op::Math(f, args), rt);
+            if f.is_predicate() {
+                r = k.cast(r, s);
+            }
+            let base = k.i64(j as i64 * 1024);
+            let at = k.bin(BinaryOp::Add, base, i);
+            k.store(p[1], &[at], r);
+        }
+        // Python's float `%` and `//`, and `**`.
+        for o in [BinaryOp::Mod, BinaryOp::FloorDiv, BinaryOp::Pow] {
+            let r = k.bin(o, x, y);
+            k.store(p[1], &[i], r);
+        }
+    })
+}
+
+#[test]
+fn every_math_function_through_libdevice() {
+    for s in [Scalar::F32, Scalar::F64] {
+        let (ptx, report) = check(&module(vec![all_math(s)], vec![]), &[]);
+        assert!(!ptx.text.contains("__nv_"), "libdevice left a call");
+        if s == Scalar::F64 {
+            println!("math_float64 ptxas -v:\n{report}");
+            println!("compile_ptx times (every math fn, f64): {:?}", ptx.times);
+        }
+    }
+}
+
+#[test]
+fn complex_arithmetic() {
+    for s in [Scalar::C64, Scalar::C128] {
+        let f = kernel(
+            &format!("complex_{s}"),
+            vec![a1(s), a1(s), Type::Scalar(s)],
+            |k, p| {
+                let i = k.grid1();
+                let x = k.load(p[0], &[i]);
+                let mut acc = p[2];
+                for o in [
+                    BinaryOp::Add,
+                    BinaryOp::Sub,
+                    BinaryOp::Mul,
+                    BinaryOp::Div,
+                    BinaryOp::Pow,
+                ] {
+                    let r = k.bin(o, x, acc);
+                    acc = k.bin(BinaryOp::Add, acc, r);
+                }
+                let re = k.b.emit(Op::ComplexReal(acc), Type::Scalar(s.component()));
+                let im = k.b.emit(Op::ComplexImag(x), Type::Scalar(s.component()));
+                let h = k.b.emit(
+                    Op::Math(MathFn::Hypot, vec![re, im]),
+                    Type::Scalar(s.component()),
+                );
+                let c = k.b.emit(Op::ComplexNew(h, re), Type::Scalar(s));
+                let acc = k.bin(BinaryOp::Add, acc, c);
+                k.store(p[1], &[i], acc);
+            },
+        );
+        let (ptx, _) = check(&module(vec![f], vec![]), &[]);
+        // complex64 takes one slot, complex128 two.
+        let slots = if s == Scalar::C64 { 7 } else { 8 };
+        assert_eq!(ptx.param_slots, slots);
+        assert_eq!(ptx.text.matches(".param .u64").count(), slots);
+    }
+}
+
+fn raising_helper(exc: ExcId) -> Function {
+    // def helper(x): if x < 0: raise ValueError; return sqrt(x) * 2
+    let mut b = FunctionBuilder::new("helper", vec![Type::F64], Type::F64);
+    let x = b.emit(Op::Param(0), Type::F64);
+    let z = b.emit(Op::Const(Const::Float(0.0)), Type::F64);
+    let neg = b.emit(Op::Compare(CmpOp::Lt, x, z), Type::BOOL);
+    b.open_block();
+    b.push(Stmt::Raise {
+        exc,
+        loc: Loc::default(),
+    });
+    let then_block = b.close_block();
+    b.push(Stmt::If {
+        cond: neg,
+        then_block,
+        else_block: Block::default(),
+    });
+    let r = b.emit(Op::Math(MathFn::Sqrt, vec![x]), Type::F64);
+    let two = b.emit(Op::Const(Const::Float(2.0)), Type::F64);
+    let r = b.emit(Op::Binary(BinaryOp::Mul, r, two), Type::F64);
+    b.push(Stmt::Return { value: Some(r) });
+    b.finish()
+}
+
+#[test]
+fn device_function_call_and_raise() {
+    let exc = Exception {
+        class: "ValueError".into(),
+        message: "negative".into(),
+    };
+    let f = kernel("calls", vec![a1(Scalar::F64)], |k, p| {
+        let i = k.grid1();
+        let x = k.load(p[0], &[i]);
+        let r = k.b.emit(Op::Call(FuncId(1), vec![x]), Type::F64);
+        k.store(p[0], &[i], r);
+    });
+    let m = module(vec![f, raising_helper(ExcId(0))], vec![exc]);
+    let (ptx, _) = check(
+        &m,
+        &[
+            ".visible .global .align 4 .u32 __hypersonic_status",
+            "atom.global.cas.b32",
+            "sqrt.rn.f64",
+        ],
+    );
+    assert_eq!(ptx.entry_name, "calls");
+}
+
+#[test]
+fn device_function_mode() {
+    let exc = Exception {
+        class: "ValueError".into(),
+        message: "negative".into(),
+    };
+    let m = module(vec![raising_helper(ExcId(0))], vec![exc]);
+    for cc in ARCHES {
+        let ptx = compile_ptx(&m, &opts(cc), true).expect("compiles");
+        assert!(ptx.text.contains(".visible .func"), "{}", ptx.text);
+        assert!(ptx.text.contains("helper("), "{}", ptx.text);
+        assert!(!ptx.text.contains(".entry"));
+        assemble(&ptx);
+    }
+}
+
+#[test]
+fn scalar_and_tuple_parameters() {
+    let params = vec![
+        Type::BOOL,
+        Type::Scalar(Scalar::I8),
+        Type::Scalar(Scalar::U16),
+        Type::Scalar(Scalar::I32),
+        Type::Scalar(Scalar::F32),
+        Type::Tuple(vec![Type::I64, Type::F64]),
+        Type::array(Scalar::F64, 2, Layout::A),
+    ];
+    let f = kernel("scalars", params.clone(), |k, p| {
+        let a = k.cast(p[0], Scalar::F64);
+        let b = k.cast(p[1], Scalar::F64);
+        let c = k.cast(p[2], Scalar::F64);
+        let d = k.cast(p[3], Scalar::F64);
+        let e = k.cast(p[4], Scalar::F64);
+        let t0 = k.b.emit(Op::TupleGet(p[5], 0), Type::I64);
+        let t1 = k.b.emit(Op::TupleGet(p[5], 1), Type::F64);
+        let t0 = k.cast(t0, Scalar::F64);
+        let mut s = a;
+        for v in [b, c, d, e, t0, t1] {
+            s = k.bin(BinaryOp::Add, s, v);
+        }
+        let i = k.grid1();
+        let z = k.i64(0);
+        k.store(p[6], &[i, z], s);
+    });
+    let (ptx, _) = check(&module(vec![f], vec![]), &["st.global.f64"]);
+    let slots = abi::args_slots(&params);
+    assert_eq!(slots, 12);
+    assert_eq!(ptx.param_slots, slots);
+    assert_eq!(ptx.text.matches(".param .u64").count(), slots);
+}
+
+#[test]
+fn unsupported_architecture_is_an_error() {
+    let m = module(vec![vecadd(Scalar::F32)], vec![]);
+    let e = compile_ptx(&m, &opts((5, 2)), false).unwrap_err();
+    assert!(e.to_string().contains("sm_70"), "{e}");
+}
+
+#[test]
+fn compile_times() {
+    // Warm up (target initialisation, reading libdevice once).
+    let math = module(vec![all_math(Scalar::F64)], vec![]);
+    let simple = module(vec![vecadd(Scalar::F32)], vec![]);
+    compile_ptx(&math, &opts((8, 0)), false).unwrap();
+    for (name, m) in [
+        ("vecadd_float32", &simple),
+        ("math_float64 (42 functions)", &math),
+    ] {
+        let mut best = None::<std::time::Duration>;
+        let mut last = None;
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let p = compile_ptx(m, &opts((8, 0)), false).unwrap();
+            let d = t.elapsed();
+            best = Some(best.map_or(d, |b| b.min(d)));
+            last = Some(p.times);
+        }
+        println!(
+            "compile_ptx {name}: best {:?} of 5; stages {:?}",
+            best.unwrap(),
+            last.unwrap()
+        );
+    }
+}
