@@ -85,6 +85,44 @@ impl<T> Check<T> for std::result::Result<T, DriverError> {
 
 // ---------------------------------------------------------------- driver
 
+/// Every driver function the runtime calls, as cudarc's CUDA 12.6 bindings name them.
+const DRIVER_FUNCTIONS: &[&str] = &[
+    "cuInit",
+    "cuDriverGetVersion",
+    "cuGetErrorName",
+    "cuGetErrorString",
+    "cuDeviceGetCount",
+    "cuDeviceGet",
+    "cuDeviceGetName",
+    "cuDeviceGetAttribute",
+    "cuDeviceTotalMem_v2",
+    "cuDevicePrimaryCtxRetain",
+    "cuCtxSetCurrent",
+    "cuCtxSynchronize",
+    "cuMemAlloc_v2",
+    "cuMemFree_v2",
+    "cuMemcpyHtoDAsync_v2",
+    "cuMemcpyDtoHAsync_v2",
+    "cuMemcpyDtoDAsync_v2",
+    "cuMemsetD8Async",
+    "cuPointerGetAttribute",
+    "cuModuleLoadDataEx",
+    "cuModuleGetFunction",
+    "cuModuleUnload",
+    "cuFuncGetAttribute",
+    "cuFuncSetAttribute",
+    "cuLaunchKernel",
+    "cuStreamCreate",
+    "cuStreamDestroy_v2",
+    "cuStreamSynchronize",
+    "cuEventCreate",
+    "cuEventRecord",
+    "cuEventSynchronize",
+    "cuEventQuery",
+    "cuEventElapsedTime",
+    "cuEventDestroy_v2",
+];
+
 struct Driver {
     version: i32,
     devices: usize,
@@ -104,7 +142,19 @@ fn load_driver() -> std::result::Result<Driver, String> {
     if !unsafe { sys::is_culib_present() } {
         return Err("no CUDA driver (libcuda.so not found)".into());
     }
-    // cudarc panics when a symbol is missing (a driver older than CUDA 11).
+    // cudarc panics when a symbol is missing (a driver older than CUDA 11):
+    // look for every function we call first.
+    // SAFETY: the library is present (checked above), so `culib` does not panic;
+    // looking a symbol up calls nothing.
+    let lib = unsafe { sys::culib() };
+    for name in DRIVER_FUNCTIONS {
+        // SAFETY: only looks the symbol up.
+        if unsafe { lib.get::<*const c_void>(name.as_bytes()) }.is_err() {
+            return Err(format!(
+                "the CUDA driver lacks {name}: it is older than CUDA 11; update the NVIDIA driver"
+            ));
+        }
+    }
     std::panic::catch_unwind(|| {
         result::init().map_err(|e| cuda_error("cuInit", e).to_string())?;
         let mut version = 0;
