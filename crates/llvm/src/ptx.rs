@@ -104,9 +104,6 @@ pub struct Ptx {
     pub entry_name: String,
     /// Number of 64-bit parameter slots the kernel takes.
     pub param_slots: usize,
-    /// The `sm_XY` the PTX targets.
-    pub arch: String,
-    pub times: PtxTimes,
 }
 
 /// The architectures LLVM 19's NVPTX backend knows from sm_70 up.
@@ -184,6 +181,15 @@ pub fn compile_ptx(
     opts: &PtxOptions,
     device: bool,
 ) -> Result<Ptx, CodegenError> {
+    compile_ptx_timed(module, opts, device).map(|(ptx, _)| ptx)
+}
+
+/// [`compile_ptx`], also saying how long each stage took.
+pub fn compile_ptx_timed(
+    module: &IrModule,
+    opts: &PtxOptions,
+    device: bool,
+) -> Result<(Ptx, PtxTimes), CodegenError> {
     hypersonic_ir::verify::verify_module(module)
         .map_err(|e| CodegenError::Unsupported(e.to_string()))?;
     let arch = arch_name(opts.cc)?;
@@ -218,7 +224,7 @@ fn compile_in(
     opts: &PtxOptions,
     device: bool,
     arch: &str,
-) -> Result<Ptx, CodegenError> {
+) -> Result<(Ptx, PtxTimes), CodegenError> {
     let t0 = Instant::now();
     let opt = match opts.opt_level {
         0 => OptimizationLevel::None,
@@ -326,18 +332,18 @@ fn compile_in(
         .map_err(|e| CodegenError::Llvm(e.to_string()))?;
     let text = String::from_utf8_lossy(buf.as_slice()).into_owned();
     let t4 = Instant::now();
-    Ok(Ptx {
+    let ptx = Ptx {
         text,
         entry_name,
         param_slots: hypersonic_ir::abi::args_slots(&entry_ir.params),
-        arch: arch.to_string(),
-        times: PtxTimes {
-            codegen: t1 - t0,
-            libdevice: t2 - t1,
-            optimize: t3 - t2,
-            emit: t4 - t3,
-        },
-    })
+    };
+    let times = PtxTimes {
+        codegen: t1 - t0,
+        libdevice: t2 - t1,
+        optimize: t3 - t2,
+        emit: t4 - t3,
+    };
+    Ok((ptx, times))
 }
 
 /// The parameter types of a kernel: one 64-bit parameter per ABI slot; an
@@ -816,7 +822,8 @@ fn internalize(module: &Module<'_>, entry: FunctionValue<'_>) -> Result<(), Code
 
 /// Finds `libdevice.10.bc`: `$HYPERSONIC_LIBDEVICE`, `$CUDA_HOME`/`$CUDA_PATH`,
 /// `/usr/local/cuda`, then the `nvidia-cuda-nvcc-cu12` / `nvidia-nvvm` wheels
-/// in the running Python's `sys.path` (passed by the caller as `search`).
+/// in the running Python's `sys.path` (passed by the caller as `search`) and
+/// in `$VIRTUAL_ENV`.
 pub fn find_libdevice(search: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("HYPERSONIC_LIBDEVICE") {
         let p = PathBuf::from(p);
@@ -833,7 +840,18 @@ pub fn find_libdevice(search: &[std::path::PathBuf]) -> Option<std::path::PathBu
     candidates.push(PathBuf::from(
         "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc",
     ));
-    for dir in search {
+    let mut search = search.to_vec();
+    // The active virtual environment's site-packages, where the wheels install.
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        if let Ok(rd) = std::fs::read_dir(PathBuf::from(venv).join("lib")) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with("python3") {
+                    search.push(e.path().join("site-packages"));
+                }
+            }
+        }
+    }
+    for dir in &search {
         candidates.push(dir.join("nvidia/cuda_nvcc/nvvm/libdevice/libdevice.10.bc"));
         candidates.push(dir.join("nvidia/nvvm/libdevice/libdevice.10.bc"));
     }

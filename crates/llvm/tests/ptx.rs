@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use common::for_range;
 use hypersonic_ir::builder::FunctionBuilder;
 use hypersonic_ir::*;
-use hypersonic_llvm::ptx::{compile_ptx, find_libdevice, Ptx, PtxOptions};
+use hypersonic_llvm::ptx::{
+    compile_ptx, compile_ptx_timed, find_libdevice, Ptx, PtxOptions, PtxTimes,
+};
 
 const ARCHES: [(u32, u32); 3] = [(7, 0), (8, 0), (9, 0)];
 
@@ -76,7 +78,8 @@ fn ptxas() -> Option<PathBuf> {
 
 /// Assembles `ptx` with `ptxas -v`; panics with ptxas's message on failure.
 /// Returns ptxas's report (registers, spills).
-fn assemble(ptx: &Ptx) -> String {
+fn assemble(ptx: &Ptx, cc: (u32, u32)) -> String {
+    let arch = arch(cc);
     static N: AtomicU64 = AtomicU64::new(0);
     let Some(ptxas) = ptxas() else {
         return String::new();
@@ -89,7 +92,7 @@ fn assemble(ptx: &Ptx) -> String {
     ));
     std::fs::write(&file, &ptx.text).unwrap();
     let mut cmd = Command::new(&ptxas);
-    cmd.arg("-v").arg("--gpu-name").arg(&ptx.arch);
+    cmd.arg("-v").arg("--gpu-name").arg(&arch);
     if !ptx.text.contains(".entry") {
         cmd.arg("-c");
     }
@@ -98,11 +101,15 @@ fn assemble(ptx: &Ptx) -> String {
     if !out.status.success() {
         panic!(
             "ptxas failed on {} for {}:\n{report}\n--- PTX ---\n{}",
-            ptx.entry_name, ptx.arch, ptx.text
+            ptx.entry_name, arch, ptx.text
         );
     }
     let _ = std::fs::remove_file(&file);
     report
+}
+
+fn arch(cc: (u32, u32)) -> String {
+    format!("sm_{}{}", cc.0, cc.1)
 }
 
 fn opts(cc: (u32, u32)) -> PtxOptions {
@@ -123,10 +130,11 @@ fn module(functions: Vec<Function>, exceptions: Vec<Exception>) -> Module {
 
 /// Compiles for every architecture, assembles, checks that the PTX contains
 /// each of `expect`; returns the sm_80 PTX and its ptxas report.
-fn check(m: &Module, expect: &[&str]) -> (Ptx, String) {
+fn check(m: &Module, expect: &[&str]) -> (Ptx, String, PtxTimes) {
     let mut keep = None;
     for cc in ARCHES {
-        let ptx = compile_ptx(m, &opts(cc), false)
+        let arch = arch(cc);
+        let (ptx, times) = compile_ptx_timed(m, &opts(cc), false)
             .unwrap_or_else(|e| panic!("{} for sm_{}{}: {e}", m.functions[0].name, cc.0, cc.1));
         assert!(
             !ptx.text.contains("__nvvm_reflect"),
@@ -147,17 +155,17 @@ fn check(m: &Module, expect: &[&str]) -> (Ptx, String) {
                 ptx.text.contains(e),
                 "{} for {}: no `{e}` in\n{}",
                 ptx.entry_name,
-                ptx.arch,
+                arch,
                 ptx.text
             );
         }
         if let Some(dir) = std::env::var_os("HYPERSONIC_PTX_DUMP") {
-            let file = PathBuf::from(dir).join(format!("{}_{}.ptx", ptx.entry_name, ptx.arch));
+            let file = PathBuf::from(dir).join(format!("{}_{arch}.ptx", ptx.entry_name));
             std::fs::write(file, &ptx.text).unwrap();
         }
-        let report = assemble(&ptx);
+        let report = assemble(&ptx, cc);
         if cc == (8, 0) {
-            keep = Some((ptx, report));
+            keep = Some((ptx, report, times));
         }
     }
     keep.unwrap()
@@ -299,7 +307,7 @@ fn vecadd(s: Scalar) -> Function {
 
 #[test]
 fn vector_add_f32_f64() {
-    let (ptx, report) = check(
+    let (ptx, report, times) = check(
         &module(vec![vecadd(Scalar::F32)], vec![]),
         &[
             ".visible .entry vecadd_float32(",
@@ -314,7 +322,7 @@ fn vector_add_f32_f64() {
     assert_eq!(ptx.param_slots, 9);
     assert_eq!(ptx.text.matches(".param .u64").count(), 9, "{}", ptx.text);
     println!("vecadd_float32 ptxas -v:\n{report}");
-    println!("compile_ptx times (vecadd, no libdevice): {:?}", ptx.times);
+    println!("compile_ptx times (vecadd, no libdevice): {:?}", times);
     check(
         &module(vec![vecadd(Scalar::F64)], vec![]),
         &["ld.global.f64", "add.rn.f64", "st.global.f64"],
@@ -369,7 +377,7 @@ fn shared_memory_block_reduction() {
             });
         },
     );
-    let (_, report) = check(
+    let (_, report, _) = check(
         &module(vec![f], vec![]),
         &[
             ".shared .align 16 .b8",
@@ -455,7 +463,7 @@ fn atomics() {
             k.store(p[3], &[i], oldd);
         },
     );
-    let (_, report) = check(
+    let (_, report, _) = check(
         &module(vec![f], vec![]),
         &[
             "atom.global.add.f32",
@@ -576,7 +584,7 @@ fn warp_shuffles() {
         Scalar::F64,
         Scalar::U32,
     ] {
-        let (ptx, report) = check(
+        let (ptx, report, _) = check(
             &module(vec![shuffle_reduce(s)], vec![]),
             &[
                 "shfl.sync.down.b32",
@@ -864,8 +872,14 @@ fn all_math(s: Scalar) -> Function {
             let at = k.bin(BinaryOp::Add, base, i);
             k.store(p[1], &[at], r);
         }
-        // Python's float `%` and `//`, and `**`.
-        for o in [BinaryOp::Mod, BinaryOp::FloorDiv, BinaryOp::Pow] {
+        // Python's float `%` and `//`, `**`, NumPy's NaN-propagating min/max.
+        for o in [
+            BinaryOp::Mod,
+            BinaryOp::FloorDiv,
+            BinaryOp::Pow,
+            BinaryOp::Min,
+            BinaryOp::Max,
+        ] {
             let r = k.bin(o, x, y);
             k.store(p[1], &[i], r);
         }
@@ -875,11 +889,11 @@ fn all_math(s: Scalar) -> Function {
 #[test]
 fn every_math_function_through_libdevice() {
     for s in [Scalar::F32, Scalar::F64] {
-        let (ptx, report) = check(&module(vec![all_math(s)], vec![]), &[]);
+        let (ptx, report, times) = check(&module(vec![all_math(s)], vec![]), &[]);
         assert!(!ptx.text.contains("__nv_"), "libdevice left a call");
         if s == Scalar::F64 {
             println!("math_float64 ptxas -v:\n{report}");
-            println!("compile_ptx times (every math fn, f64): {:?}", ptx.times);
+            println!("compile_ptx times (every math fn, f64): {:?}", times);
         }
     }
 }
@@ -915,7 +929,7 @@ fn complex_arithmetic() {
                 k.store(p[1], &[i], acc);
             },
         );
-        let (ptx, _) = check(&module(vec![f], vec![]), &[]);
+        let (ptx, _, _) = check(&module(vec![f], vec![]), &[]);
         // complex64 takes one slot, complex128 two.
         let slots = if s == Scalar::C64 { 7 } else { 8 };
         assert_eq!(ptx.param_slots, slots);
@@ -960,7 +974,7 @@ fn device_function_call_and_raise() {
         k.store(p[0], &[i], r);
     });
     let m = module(vec![f, raising_helper(ExcId(0))], vec![exc]);
-    let (ptx, _) = check(
+    let (ptx, _, _) = check(
         &m,
         &[
             ".visible .global .align 4 .u32 __hypersonic_status",
@@ -983,7 +997,7 @@ fn device_function_mode() {
         assert!(ptx.text.contains(".visible .func"), "{}", ptx.text);
         assert!(ptx.text.contains("helper("), "{}", ptx.text);
         assert!(!ptx.text.contains(".entry"));
-        assemble(&ptx);
+        assemble(&ptx, cc);
     }
 }
 
@@ -1015,7 +1029,7 @@ fn scalar_and_tuple_parameters() {
         let z = k.i64(0);
         k.store(p[6], &[i, z], s);
     });
-    let (ptx, _) = check(&module(vec![f], vec![]), &["st.global.f64"]);
+    let (ptx, _, _) = check(&module(vec![f], vec![]), &["st.global.f64"]);
     let slots = abi::args_slots(&params);
     assert_eq!(slots, 12);
     assert_eq!(ptx.param_slots, slots);
@@ -1035,23 +1049,101 @@ fn compile_times() {
     let math = module(vec![all_math(Scalar::F64)], vec![]);
     let simple = module(vec![vecadd(Scalar::F32)], vec![]);
     compile_ptx(&math, &opts((8, 0)), false).unwrap();
+    let one_fn = module(
+        vec![kernel("sin_exp", vec![a1(Scalar::F32)], |k, p| {
+            let i = k.grid1();
+            let x = k.load(p[0], &[i]);
+            let s =
+                k.b.emit(Op::Math(MathFn::Sin, vec![x]), Type::Scalar(Scalar::F32));
+            let e =
+                k.b.emit(Op::Math(MathFn::Exp, vec![s]), Type::Scalar(Scalar::F32));
+            k.store(p[0], &[i], e);
+        })],
+        vec![],
+    );
     for (name, m) in [
         ("vecadd_float32", &simple),
+        ("sin_exp float32 (libdevice)", &one_fn),
         ("math_float64 (42 functions)", &math),
     ] {
         let mut best = None::<std::time::Duration>;
         let mut last = None;
         for _ in 0..5 {
             let t = std::time::Instant::now();
-            let p = compile_ptx(m, &opts((8, 0)), false).unwrap();
+            let p = compile_ptx_timed(m, &opts((8, 0)), false).unwrap();
             let d = t.elapsed();
             best = Some(best.map_or(d, |b| b.min(d)));
-            last = Some(p.times);
+            last = Some(p.1);
         }
         println!(
             "compile_ptx {name}: best {:?} of 5; stages {:?}",
             best.unwrap(),
             last.unwrap()
         );
+    }
+}
+
+#[test]
+fn integer_arithmetic_and_casts() {
+    for s in [Scalar::I32, Scalar::I64, Scalar::U64, Scalar::U8] {
+        let f = kernel(
+            &format!("ints_{s}"),
+            vec![a1(s), a1(Scalar::F64)],
+            |k, p| {
+                let i = k.grid1();
+                let x = k.load(p[0], &[i]);
+                let one = k.i64(1);
+                let i1 = k.bin(BinaryOp::Add, i, one);
+                let y = k.load(p[0], &[i1]);
+                let mut acc = x;
+                for o in [
+                    BinaryOp::Add,
+                    BinaryOp::Sub,
+                    BinaryOp::Mul,
+                    BinaryOp::FloorDiv,
+                    BinaryOp::Mod,
+                    BinaryOp::Pow,
+                    BinaryOp::BitAnd,
+                    BinaryOp::BitOr,
+                    BinaryOp::BitXor,
+                    BinaryOp::Shl,
+                    BinaryOp::Shr,
+                    BinaryOp::Min,
+                    BinaryOp::Max,
+                ] {
+                    let r = k.bin(o, acc, y);
+                    acc = k.bin(BinaryOp::Add, acc, r);
+                }
+                let neg = k.b.emit(Op::Unary(UnaryOp::Neg, acc), Type::Scalar(s));
+                let abs = k.b.emit(Op::Unary(UnaryOp::Abs, neg), Type::Scalar(s));
+                k.store(p[0], &[i], abs);
+                // float -> int saturates, int -> float.
+                let d = k.load(p[1], &[i]);
+                let di = k.cast(d, s);
+                let back = k.cast(di, Scalar::F64);
+                k.store(p[1], &[i], back);
+            },
+        );
+        check(&module(vec![f], vec![]), &[]);
+    }
+}
+
+#[test]
+fn fastmath_and_opt_levels() {
+    let m = module(vec![all_math(Scalar::F32)], vec![]);
+    for (fastmath, opt_level) in [(true, 3), (false, 0), (false, 1), (true, 2)] {
+        let o = PtxOptions {
+            fastmath,
+            opt_level,
+            ..opts((8, 0))
+        };
+        let ptx = compile_ptx(&m, &o, false)
+            .unwrap_or_else(|e| panic!("fastmath={fastmath} O{opt_level}: {e}"));
+        assert!(!ptx.text.contains("__nvvm_reflect"));
+        if fastmath {
+            // libdevice's flush-to-zero variants, through __nvvm_reflect("__CUDA_FTZ").
+            assert!(ptx.text.contains(".ftz.f32"), "{}", ptx.text);
+        }
+        assemble(&ptx, (8, 0));
     }
 }
