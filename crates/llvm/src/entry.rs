@@ -80,7 +80,7 @@ fn slot_ptr<'ctx>(
     Ok(unsafe { b.build_in_bounds_gep(ctx.i8_type(), base, &[off], "")? })
 }
 
-fn unpack<'ctx>(
+pub(crate) fn unpack<'ctx>(
     ctx: &'ctx Context,
     b: &Builder<'ctx>,
     t: &Type,

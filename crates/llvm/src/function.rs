@@ -42,8 +42,8 @@ pub(crate) struct FnGen<'a, 'ctx> {
     pub f: &'a Function,
     pub func: FunctionValue<'ctx>,
     pub b: Builder<'ctx>,
-    values: Vec<Option<BasicValueEnum<'ctx>>>,
-    locals: Vec<PointerValue<'ctx>>,
+    pub(crate) values: Vec<Option<BasicValueEnum<'ctx>>>,
+    pub(crate) locals: Vec<PointerValue<'ctx>>,
     /// (continue target, break target) of each enclosing loop.
     loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
     ret_out: PointerValue<'ctx>,
@@ -51,6 +51,11 @@ pub(crate) struct FnGen<'a, 'ctx> {
     /// Float instructions that must keep IEEE semantics even under fastmath
     /// (the NaN/infinity tests: `nnan` would fold `isnan` to false).
     pub strict: Vec<InstructionValue<'ctx>>,
+    /// CPU SIMT lowering: inside a loop over a block's threads, where `return`
+    /// goes (the thread exits; the loop moves on to the next thread).
+    pub(crate) thread_return: Option<BasicBlock<'ctx>>,
+    /// CPU SIMT lowering: the block's context and the current thread.
+    pub(crate) simt: Option<Box<crate::simt::ThreadState<'ctx>>>,
 }
 
 impl<'a, 'ctx> FnGen<'a, 'ctx> {
@@ -77,6 +82,8 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             ret_out,
             entry,
             strict: Vec::new(),
+            thread_return: None,
+            simt: None,
         };
         // Locals are entry-block allocas so that mem2reg/SROA promote them; they start
         // zeroed so that a read before any write is defined rather than `undef`.
@@ -160,7 +167,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         Ok(())
     }
 
-    fn stmt(&mut self, s: &'a Stmt) -> R<()> {
+    pub(crate) fn stmt(&mut self, s: &'a Stmt) -> R<()> {
         match s {
             Stmt::Let { value, op, .. } => {
                 let rt = self.f.values.get(value.0 as usize).ok_or_else(|| {
@@ -228,6 +235,10 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
                 };
                 self.b.build_unconditional_branch(target)?;
             }
+            Stmt::Return { .. } if self.thread_return.is_some() => {
+                let exit = self.thread_return.unwrap_or(self.entry);
+                self.b.build_unconditional_branch(exit)?;
+            }
             Stmt::Return { value } => {
                 if let Some(v) = value {
                     if *self.ty(*v) != Type::None {
@@ -249,7 +260,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         Ok(())
     }
 
-    fn op(&mut self, op: &'a Op, rt: &'a Type) -> R<BasicValueEnum<'ctx>> {
+    pub(crate) fn op(&mut self, op: &'a Op, rt: &'a Type) -> R<BasicValueEnum<'ctx>> {
         match op {
             Op::Geometry(..)
             | Op::LaneId

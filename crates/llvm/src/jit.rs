@@ -131,45 +131,25 @@ fn host_machine(opt: OptimizationLevel) -> Result<TargetMachine, CodegenError> {
         .ok_or_else(|| CodegenError::Llvm("cannot create a target machine for this host".into()))
 }
 
+/// Emits a module's functions into the (empty) LLVM module and returns the
+/// symbol of its entry point, an `i32 (ptr, ptr)` function.
+pub(crate) type Codegen<'c> =
+    &'c dyn Fn(&'static Context, &Module<'static>, &TargetMachine) -> Result<String, CodegenError>;
+
 pub(crate) fn compile(ir: &IrModule, opts: &HostOptions) -> Result<HostModule, CodegenError> {
-    hypersonic_ir::verify::verify_module(ir)
-        .map_err(|e| CodegenError::Unsupported(e.to_string()))?;
-    init_native()?;
-    let t0 = Instant::now();
-    let context = Box::into_raw(Box::new(Context::create()));
-    // SAFETY: the context lives until `Llvm::drop` (or the error path below), and
-    // everything borrowing it is owned by that same `Llvm`.
-    let ctx: &'static Context = unsafe { &*context };
-    match compile_in(ctx, context, ir, opts, t0) {
-        Ok(m) => Ok(m),
-        Err(e) => {
-            // Everything borrowing the context was dropped inside `compile_in`.
-            // SAFETY: the pointer came from `Box::into_raw` and is not used again.
-            unsafe { drop(Box::from_raw(context)) };
-            Err(e)
-        }
-    }
+    compile_with(ir, opts, &|ctx, module, _| {
+        host_codegen(ctx, module, ir, opts)
+    })
 }
 
-fn compile_in(
+/// The host functions of `ir` and the slot-ABI entry of its entry function.
+fn host_codegen(
     ctx: &'static Context,
-    context: *mut Context,
+    module: &Module<'static>,
     ir: &IrModule,
     opts: &HostOptions,
-    t0: Instant,
-) -> Result<HostModule, CodegenError> {
+) -> Result<String, CodegenError> {
     let entry_ir = ir.function(ir.entry);
-    let module = ctx.create_module(&entry_ir.name);
-    let opt = match opts.opt_level {
-        0 => OptimizationLevel::None,
-        1 => OptimizationLevel::Less,
-        2 => OptimizationLevel::Default,
-        _ => OptimizationLevel::Aggressive,
-    };
-    let machine = host_machine(opt)?;
-    module.set_triple(&machine.get_triple());
-    module.set_data_layout(&machine.get_target_data().get_data_layout());
-
     // Declare every function first so that calls may go in any order.
     let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
     let mut funcs = Vec::with_capacity(ir.functions.len());
@@ -188,7 +168,7 @@ fn compile_in(
     }
     let mg = ModGen {
         ctx,
-        module: &module,
+        module,
         ir,
         funcs,
         fastmath: opts.fastmath,
@@ -200,6 +180,56 @@ fn compile_in(
     }
     let body = mg.funcs[ir.entry.0 as usize];
     entry::build_entry(&mg, entry_ir, body)?;
+    Ok(entry::entry_name(entry_ir))
+}
+
+/// Compiles `ir` with a custom code generator (the CPU SIMT lowering uses this)
+/// through the same optimisation pipeline and JIT as host code.
+pub(crate) fn compile_with(
+    ir: &IrModule,
+    opts: &HostOptions,
+    codegen: Codegen<'_>,
+) -> Result<HostModule, CodegenError> {
+    hypersonic_ir::verify::verify_module(ir)
+        .map_err(|e| CodegenError::Unsupported(e.to_string()))?;
+    init_native()?;
+    let t0 = Instant::now();
+    let context = Box::into_raw(Box::new(Context::create()));
+    // SAFETY: the context lives until `Llvm::drop` (or the error path below), and
+    // everything borrowing it is owned by that same `Llvm`.
+    let ctx: &'static Context = unsafe { &*context };
+    match compile_in(ctx, context, ir, opts, t0, codegen) {
+        Ok(m) => Ok(m),
+        Err(e) => {
+            // Everything borrowing the context was dropped inside `compile_in`.
+            // SAFETY: the pointer came from `Box::into_raw` and is not used again.
+            unsafe { drop(Box::from_raw(context)) };
+            Err(e)
+        }
+    }
+}
+
+fn compile_in(
+    ctx: &'static Context,
+    context: *mut Context,
+    ir: &IrModule,
+    opts: &HostOptions,
+    t0: Instant,
+    codegen: Codegen<'_>,
+) -> Result<HostModule, CodegenError> {
+    let entry_ir = ir.function(ir.entry);
+    let module = ctx.create_module(&entry_ir.name);
+    let opt = match opts.opt_level {
+        0 => OptimizationLevel::None,
+        1 => OptimizationLevel::Less,
+        2 => OptimizationLevel::Default,
+        _ => OptimizationLevel::Aggressive,
+    };
+    let machine = host_machine(opt)?;
+    module.set_triple(&machine.get_triple());
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+
+    let name = codegen(ctx, &module, &machine)?;
     module
         .verify()
         .map_err(|e| CodegenError::Llvm(e.to_string()))?;
@@ -221,7 +251,6 @@ fn compile_in(
     let engine = module
         .create_jit_execution_engine(opt)
         .map_err(|e| CodegenError::Llvm(e.to_string()))?;
-    let name = entry::entry_name(entry_ir);
     let addr = engine
         .get_function_address(&name)
         .map_err(|e| CodegenError::Llvm(format!("{name}: {e}")))?;

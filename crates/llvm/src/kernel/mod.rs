@@ -7,6 +7,7 @@ use inkwell::values::BasicValueEnum;
 
 use crate::function::{unsupported, FnGen, R};
 
+pub(crate) mod host;
 mod nvptx;
 
 /// What the generated code runs on.
@@ -16,6 +17,8 @@ pub(crate) enum Target {
     Host,
     /// An NVIDIA GPU through LLVM's NVPTX backend (`crate::ptx`).
     Nvptx,
+    /// The CPU SIMT lowering (`crate::simt`): a block's threads run in loops.
+    Simt,
 }
 
 pub(crate) fn lower_op<'a, 'ctx>(
@@ -29,6 +32,7 @@ pub(crate) fn lower_op<'a, 'ctx>(
             "{op:?} is a kernel operation; it can only appear in a @cuda.jit kernel"
         )),
         Target::Nvptx => nvptx::lower_op(g, op, rt),
+        Target::Simt => crate::simt::lower_op(g, op, rt),
     }
 }
 
@@ -38,5 +42,6 @@ pub(crate) fn lower_stmt<'a>(g: &mut FnGen<'a, '_>, s: &'a Stmt) -> R<()> {
             "{s:?} is a kernel operation; it can only appear in a @cuda.jit kernel"
         )),
         Target::Nvptx => nvptx::lower_stmt(g, s),
+        Target::Simt => crate::simt::lower_stmt(g, s),
     }
 }

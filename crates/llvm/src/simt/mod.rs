@@ -8,38 +8,271 @@
 //! block stay scalar. Shared memory is the worker's buffer from the
 //! [`BlockContext`](hypersonic_ir::abi::BlockContext). Warp functions run over
 //! 32-lane groups. Atomics are the CPU's atomic instructions.
+//!
+//! [`plan`] decides what runs at block level and what per thread (barrier
+//! fission), [`emit`] generates the block function, reusing the host code
+//! generator (`FnGen`) for every operation; the kernel operations that depend
+//! on the running thread are lowered here ([`lower_op`]) from [`ThreadState`].
 
-use hypersonic_ir::{abi::BlockEntry, Module};
+mod emit;
+mod plan;
 
-use crate::{CodegenError, HostOptions};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use hypersonic_ir::abi::BlockEntry;
+use hypersonic_ir::{Geometry, Module, Op, Scalar, Stmt, Type};
+use inkwell::module::Linkage;
+use inkwell::types::BasicType;
+use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
+use inkwell::AddressSpace;
+
+use crate::function::{unsupported, FnGen, R};
+use crate::{types, CodegenError, HostModule, HostOptions};
+
+/// Threads of a warp.
+pub(crate) const WARP: u64 = 32;
 
 /// A kernel compiled to a CPU block function.
-pub struct SimtModule {}
+pub struct SimtModule {
+    host: HostModule,
+    static_shared: u64,
+    scratch_per_thread: u64,
+}
 
 impl SimtModule {
+    /// Compiles `module`, whose entry is a kernel (returns `None`, parameters in
+    /// the slot ABI), to a block function.
     pub fn compile(module: &Module, opts: &HostOptions) -> Result<SimtModule, CodegenError> {
-        let _ = (module, opts);
-        Err(CodegenError::Unsupported(
-            "CPU SIMT lowering: not yet".into(),
-        ))
+        let entry = module
+            .functions
+            .get(module.entry.0 as usize)
+            .ok_or_else(|| CodegenError::Unsupported("module without its entry".into()))?;
+        if entry.ret != Type::None {
+            return Err(CodegenError::Unsupported(format!(
+                "a kernel returns nothing; `{}` returns {}",
+                entry.name, entry.ret
+            )));
+        }
+        let mu = hypersonic_ir::passes::uniformity::analyze_module(module);
+        let uni = &mu.functions[module.entry.0 as usize];
+        let plan = plan::plan(module, uni)?;
+        let shared = emit::shared_layout(module);
+        let scratch = Cell::new(0u64);
+        let host = crate::jit::compile_with(module, opts, &|ctx, llmod, machine| {
+            let (name, per_thread) =
+                emit::codegen(ctx, llmod, machine, module, opts, &plan, &shared)?;
+            scratch.set(per_thread);
+            Ok(name)
+        })?;
+        Ok(SimtModule {
+            host,
+            static_shared: shared.total,
+            scratch_per_thread: scratch.get(),
+        })
     }
 
-    /// The block function.
+    /// The block function: runs every thread of the block that `ctx` describes.
     pub fn block_entry(&self) -> BlockEntry {
-        unimplemented!()
+        let f = self.host.entry_fn();
+        // SAFETY: the entry is the `i32 (ptr args, ptr ctx)` block wrapper; both
+        // signatures are two pointers to a `u32` status.
+        unsafe { std::mem::transmute::<hypersonic_ir::abi::HostEntry, BlockEntry>(f) }
     }
 
     /// Bytes of static shared memory the kernel needs per block.
     pub fn static_shared_bytes(&self) -> u64 {
-        0
+        self.static_shared
     }
 
     /// Bytes of scratch memory per thread of a block.
     pub fn scratch_bytes_per_thread(&self) -> u64 {
-        0
+        self.scratch_per_thread
     }
 
+    /// The optimised LLVM IR.
     pub fn llvm_ir(&self) -> String {
-        String::new()
+        self.host.llvm_ir()
+    }
+
+    /// The native assembly.
+    pub fn asm(&self) -> String {
+        self.host.asm()
+    }
+
+    pub fn compile_times(&self) -> crate::CompileTimes {
+        self.host.compile_times()
+    }
+}
+
+/// What the block function knows about its block and, inside a loop over the
+/// threads, about the current thread.
+pub(crate) struct ThreadState<'ctx> {
+    pub block_idx: [IntValue<'ctx>; 3],
+    pub block_dim: [IntValue<'ctx>; 3],
+    pub grid_dim: [IntValue<'ctx>; 3],
+    pub shared: PointerValue<'ctx>,
+    pub dynamic_bytes: IntValue<'ctx>,
+    pub static_shared: u64,
+    /// Offset of each static `SharedArray` op in shared memory, by the op's address.
+    pub shared_offsets: HashMap<usize, u64>,
+    /// `threadIdx` (`i32`) of the current thread, inside a thread loop.
+    pub tid_xyz: Option<[IntValue<'ctx>; 3]>,
+    /// The thread's linear index in the block (`i64`, x fastest).
+    pub tid: Option<IntValue<'ctx>>,
+}
+
+fn elements(shape: &[i64]) -> R<u32> {
+    let n = shape.iter().try_fold(1i64, |a, &d| a.checked_mul(d));
+    match n {
+        Some(n) if (0..=u32::MAX as i64).contains(&n) => Ok(n as u32),
+        _ => unsupported(format!("array of shape {shape:?} is too large")),
+    }
+}
+
+/// The array value `{data, shape, C strides}`; `len` replaces a 1-D length.
+pub(crate) fn array_value<'ctx>(
+    g: &FnGen<'_, 'ctx>,
+    data: PointerValue<'ctx>,
+    dtype: Scalar,
+    shape: &[i64],
+    len: Option<IntValue<'ctx>>,
+) -> R<BasicValueEnum<'ctx>> {
+    let ctx = g.m.ctx;
+    let i64t = ctx.i64_type();
+    let nd = shape.len() as u32;
+    let dims_t = i64t.array_type(nd);
+    let mut sh = dims_t.get_undef();
+    let mut st = dims_t.get_undef();
+    let mut stride = dtype.size() as i64;
+    for k in (0..shape.len()).rev() {
+        let d: BasicValueEnum = match len {
+            Some(l) if shape.len() == 1 => l.into(),
+            _ => i64t.const_int(shape[k] as u64, true).into(),
+        };
+        sh =
+            g.b.build_insert_value(sh, d, k as u32, "")?
+                .into_array_value();
+        st =
+            g.b.build_insert_value(st, i64t.const_int(stride as u64, true), k as u32, "")?
+                .into_array_value();
+        stride *= shape[k].max(1);
+    }
+    let t = types::array(ctx, nd as u8);
+    let s = g.b.build_insert_value(t.get_undef(), data, 0, "")?;
+    let s = g.b.build_insert_value(s.into_struct_value(), sh, 1, "")?;
+    let s = g.b.build_insert_value(s.into_struct_value(), st, 2, "")?;
+    Ok(s.as_basic_value_enum())
+}
+
+fn no_state<T>(what: &str) -> R<T> {
+    unsupported(format!(
+        "{what} in a device function: the CPU SIMT lowering supports it in the kernel body only"
+    ))
+}
+
+/// Kernel operations under `Target::Simt`.
+pub(crate) fn lower_op<'a, 'ctx>(
+    g: &mut FnGen<'a, 'ctx>,
+    op: &'a Op,
+    rt: &'a Type,
+) -> R<BasicValueEnum<'ctx>> {
+    if let Some(r) = crate::kernel::host::lower_op(g, op, rt) {
+        return r;
+    }
+    let ctx = g.m.ctx;
+    match op {
+        Op::Geometry(k, axis) => {
+            let Some(st) = g.simt.as_ref() else {
+                return no_state("cuda.threadIdx/blockIdx/blockDim/gridDim");
+            };
+            let a = axis.index();
+            Ok(match k {
+                Geometry::ThreadIdx => match st.tid_xyz {
+                    Some(t) => t[a].into(),
+                    None => return unsupported("threadIdx outside a loop over threads"),
+                },
+                Geometry::BlockIdx => st.block_idx[a].into(),
+                Geometry::BlockDim => st.block_dim[a].into(),
+                Geometry::GridDim => st.grid_dim[a].into(),
+            })
+        }
+        Op::LaneId => {
+            let Some(tid) = g.simt.as_ref().and_then(|s| s.tid) else {
+                return no_state("cuda.laneid");
+            };
+            let l = g
+                .b
+                .build_and(tid, ctx.i64_type().const_int(WARP - 1, false), "")?;
+            Ok(g.b.build_int_truncate(l, ctx.i32_type(), "lane")?.into())
+        }
+        Op::SharedArray {
+            dtype,
+            shape,
+            dynamic,
+        } => {
+            let Some(st) = g.simt.as_ref() else {
+                return no_state("cuda.shared.array");
+            };
+            let i64t = ctx.i64_type();
+            let (off, len) = if *dynamic {
+                let n = g.b.build_int_unsigned_div(
+                    st.dynamic_bytes,
+                    i64t.const_int(dtype.size() as u64, false),
+                    "",
+                )?;
+                (st.static_shared, Some(n))
+            } else {
+                let off = *st
+                    .shared_offsets
+                    .get(&(op as *const Op as usize))
+                    .ok_or_else(|| CodegenError::Llvm("shared array without an offset".into()))?;
+                (off, None)
+            };
+            let shared = st.shared;
+            // SAFETY (for LLVM): the runtime allocates the static and dynamic bytes.
+            let p = unsafe {
+                g.b.build_in_bounds_gep(
+                    ctx.i8_type(),
+                    shared,
+                    &[i64t.const_int(off, false)],
+                    "shared",
+                )?
+            };
+            array_value(g, p, *dtype, shape, len)
+        }
+        Op::LocalArray { dtype, shape } => {
+            let n = elements(shape)?;
+            let t = types::mem_scalar(ctx, *dtype).array_type(n.max(1));
+            let slot = g.entry_alloca(t.into(), "local")?;
+            if let Some(i) = slot.as_instruction_value() {
+                let _ = i.set_alignment(16);
+            }
+            array_value(g, slot, *dtype, shape, None)
+        }
+        Op::ConstArray { dtype, shape, data } => {
+            let init = ctx.const_string(data, false);
+            let gv = g
+                .m
+                .module
+                .add_global(init.get_type(), Some(AddressSpace::default()), "hs_const");
+            gv.set_initializer(&init);
+            gv.set_constant(true);
+            gv.set_linkage(Linkage::Private);
+            gv.set_alignment(16);
+            array_value(g, gv.as_pointer_value(), *dtype, shape, None)
+        }
+        _ => unsupported(format!(
+            "{op:?} in a device function: the CPU SIMT lowering supports warp functions and barriers in the kernel body only"
+        )),
+    }
+}
+
+pub(crate) fn lower_stmt<'a>(g: &mut FnGen<'a, '_>, s: &'a Stmt) -> R<()> {
+    match s {
+        Stmt::Fence(scope) => crate::kernel::host::fence(g, *scope),
+        _ => unsupported(format!(
+            "{s:?} in a device function: the CPU SIMT lowering supports barriers and warp functions in the kernel body only"
+        )),
     }
 }

@@ -1,0 +1,849 @@
+//! The block function: block-level statements as straight-line code, each
+//! region as a loop nest over the block's threads (`z`, `y`, `x`, with `x`
+//! innermost so that `threadIdx.x` is the induction variable the vectoriser
+//! sees).
+//!
+//! Scratch memory is laid out per item (a spilled value, a per-thread local, a
+//! local array, the exited flags) as `nthreads` consecutive elements: item `i`
+//! of thread `t` is at `scratch + offset_i * nthreads + t * size_i`, so a region
+//! reads and writes its items with unit stride across threads.
+
+use std::collections::HashMap;
+
+use hypersonic_ir::{
+    BarrierReduce, Function, Module as IrModule, Op, Shuffle, Stmt, Type, ValueId, Vote,
+};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::targets::{TargetData, TargetMachine};
+use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
+use inkwell::{AddressSpace, IntPredicate as IP};
+
+use super::plan::{LocalClass, Node, Plan, RegionId};
+use super::{array_value, ThreadState, WARP};
+use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
+use crate::{attrs, types, CodegenError, HostOptions};
+
+pub(crate) struct SharedLayout {
+    pub offsets: HashMap<usize, u64>,
+    pub total: u64,
+}
+
+/// Static shared arrays of the kernel body, each 16-byte aligned, in order.
+pub(crate) fn shared_layout(m: &IrModule) -> SharedLayout {
+    fn walk(b: &hypersonic_ir::Block, l: &mut SharedLayout) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let {
+                    op:
+                        op @ Op::SharedArray {
+                            dtype,
+                            shape,
+                            dynamic: false,
+                        },
+                    ..
+                } => {
+                    let n: i64 = shape.iter().product();
+                    let bytes = (n.max(0) as u64) * dtype.size() as u64;
+                    l.offsets.insert(op as *const Op as usize, l.total);
+                    l.total += bytes.div_ceil(16) * 16;
+                }
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    walk(then_block, l);
+                    walk(else_block, l);
+                }
+                Stmt::Loop { body } => walk(body, l),
+                _ => {}
+            }
+        }
+    }
+    let mut l = SharedLayout {
+        offsets: HashMap::new(),
+        total: 0,
+    };
+    walk(&m.function(m.entry).body, &mut l);
+    l
+}
+
+/// Emits the module; returns the block wrapper's symbol and the scratch bytes
+/// per thread.
+pub(crate) fn codegen<'ctx>(
+    ctx: &'ctx Context,
+    llmod: &Module<'ctx>,
+    machine: &TargetMachine,
+    ir: &IrModule,
+    opts: &HostOptions,
+    plan: &Plan<'_>,
+    shared: &SharedLayout,
+) -> R<(String, u64)> {
+    let ptr = ctx.ptr_type(AddressSpace::default());
+    let entry_idx = ir.entry.0 as usize;
+    let mut funcs = Vec::with_capacity(ir.functions.len());
+    let inline = Attribute::get_named_enum_kind_id("alwaysinline");
+    for (i, f) in ir.functions.iter().enumerate() {
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![ptr.into()];
+        params.extend(
+            f.params
+                .iter()
+                .map(|p| BasicMetadataTypeEnum::from(types::ty(ctx, p))),
+        );
+        let name = if i == entry_idx {
+            params.push(ptr.into());
+            format!("hs.simt.{}", f.name)
+        } else {
+            internal_name(f)
+        };
+        let fnty = ctx.i32_type().fn_type(&params, false);
+        let fv = llmod.add_function(&name, fnty, Some(Linkage::Internal));
+        attrs::add_fn_attrs(ctx, fv);
+        attrs::add_ret_out_attrs(ctx, fv);
+        if i != entry_idx {
+            // Device functions run per thread inside the thread loops: inline them.
+            fv.add_attribute(AttributeLoc::Function, ctx.create_enum_attribute(inline, 0));
+        }
+        funcs.push(fv);
+    }
+    let mg = ModGen {
+        ctx,
+        module: llmod,
+        ir,
+        funcs,
+        fastmath: opts.fastmath,
+        target: crate::kernel::Target::Simt,
+    };
+    for (i, (f, fv)) in ir.functions.iter().zip(&mg.funcs).enumerate() {
+        if i != entry_idx {
+            let mut g = FnGen::new(&mg, f, *fv)?;
+            g.emit_body()?;
+        }
+    }
+    let f = ir.function(ir.entry);
+    let body = mg.funcs[entry_idx];
+    let td = machine.get_target_data();
+    let per_thread = {
+        let mut g = FnGen::new(&mg, f, body)?;
+        let ctxp = body
+            .get_nth_param(1 + f.params.len() as u32)
+            .ok_or_else(|| CodegenError::Llvm("block function without ctx".into()))?
+            .into_pointer_value();
+        let mut e = Emitter::new(&mut g, plan, &td, ctxp, shared)?;
+        e.nodes(&mut g, &plan.nodes)?;
+        if !g.terminated() {
+            g.b.build_return(Some(&ctx.i32_type().const_zero()))?;
+        }
+        if opts.fastmath {
+            crate::fastmath::apply(body, &g.strict);
+        }
+        e.per_thread
+    };
+    let name = build_wrapper(&mg, f, body)?;
+    Ok((name, per_thread))
+}
+
+/// `i32 @<name>__simt_block(ptr args, ptr ctx)`.
+fn build_wrapper<'ctx>(
+    m: &ModGen<'_, 'ctx>,
+    f: &Function,
+    body: inkwell::values::FunctionValue<'ctx>,
+) -> R<String> {
+    let ctx = m.ctx;
+    let ptr = ctx.ptr_type(AddressSpace::default());
+    let name = format!("{}__simt_block", f.name);
+    let fnty = ctx.i32_type().fn_type(&[ptr.into(), ptr.into()], false);
+    let w = m.module.add_function(&name, fnty, Some(Linkage::External));
+    attrs::add_fn_attrs(ctx, w);
+    let b = ctx.create_builder();
+    let entry = ctx.append_basic_block(w, "entry");
+    b.position_at_end(entry);
+    let missing = || CodegenError::Llvm("block wrapper parameters".into());
+    let args = w.get_nth_param(0).ok_or_else(missing)?.into_pointer_value();
+    let bctx = w.get_nth_param(1).ok_or_else(missing)?.into_pointer_value();
+    let ret_slot = b.build_alloca(types::ty(ctx, &Type::None), "ret")?;
+    let mut slot = 0u64;
+    let mut argv: Vec<BasicMetadataValueEnum> = vec![ret_slot.into()];
+    for p in &f.params {
+        argv.push(crate::entry::unpack(ctx, &b, p, args, &mut slot)?.into());
+    }
+    argv.push(bctx.into());
+    let status = b
+        .build_call(body, &argv, "status")?
+        .try_as_basic_value()
+        .basic()
+        .ok_or_else(|| CodegenError::Llvm("block body returned void".into()))?;
+    b.build_return(Some(&status))?;
+    Ok(name)
+}
+
+#[derive(Clone, Copy)]
+enum Item {
+    Val(ValueId),
+    Local(u32),
+    Arr(ValueId),
+    Exited,
+}
+
+struct Emitter<'p, 'a, 'ctx> {
+    plan: &'p Plan<'a>,
+    nthreads: IntValue<'ctx>,
+    bdim: [IntValue<'ctx>; 3],
+    /// Per-thread storage: base pointer and element size.
+    vals: HashMap<ValueId, (PointerValue<'ctx>, u64, BasicTypeEnum<'ctx>)>,
+    locals: HashMap<u32, (PointerValue<'ctx>, u64)>,
+    arrays: HashMap<ValueId, (PointerValue<'ctx>, u64, &'a Op)>,
+    exited: Option<PointerValue<'ctx>>,
+    uslots: HashMap<ValueId, PointerValue<'ctx>>,
+    /// (continue target, break target) of the enclosing block-level loops.
+    loops: Vec<(
+        inkwell::basic_block::BasicBlock<'ctx>,
+        inkwell::basic_block::BasicBlock<'ctx>,
+    )>,
+    per_thread: u64,
+}
+
+fn gep<'ctx>(
+    g: &FnGen<'_, 'ctx>,
+    p: PointerValue<'ctx>,
+    off: IntValue<'ctx>,
+) -> R<PointerValue<'ctx>> {
+    // SAFETY (for LLVM): offsets stay inside the runtime's scratch/shared buffers.
+    Ok(unsafe { g.b.build_in_bounds_gep(g.m.ctx.i8_type(), p, &[off], "")? })
+}
+
+impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
+    fn new(
+        g: &mut FnGen<'a, 'ctx>,
+        plan: &'p Plan<'a>,
+        td: &TargetData,
+        ctxp: PointerValue<'ctx>,
+        shared: &SharedLayout,
+    ) -> R<Self> {
+        let ctx = g.m.ctx;
+        let i32t = ctx.i32_type();
+        let i64t = ctx.i64_type();
+        let ptr_t = ctx.ptr_type(AddressSpace::default());
+        let field =
+            |g: &FnGen<'a, 'ctx>, off: u64, t: BasicTypeEnum<'ctx>| -> R<BasicValueEnum<'ctx>> {
+                let p = gep(g, ctxp, i64t.const_int(off, false))?;
+                Ok(g.b.build_load(t, p, "")?)
+            };
+        let three = |base: u64| -> R<[IntValue<'ctx>; 3]> {
+            let mut r = [i32t.const_zero(); 3];
+            for (k, x) in r.iter_mut().enumerate() {
+                *x = field(g, base + 4 * k as u64, i32t.into())?.into_int_value();
+            }
+            Ok(r)
+        };
+        let block_idx = three(0)?;
+        let block_dim = three(12)?;
+        let grid_dim = three(24)?;
+        let sharedp = field(g, 40, ptr_t.into())?.into_pointer_value();
+        let dynamic_bytes = field(g, 48, i64t.into())?.into_int_value();
+        let scratch = field(g, 56, ptr_t.into())?.into_pointer_value();
+        let mut bdim = [i64t.const_zero(); 3];
+        for k in 0..3 {
+            bdim[k] = g.b.build_int_z_extend(block_dim[k], i64t, "")?;
+        }
+        let n = g.b.build_int_nuw_mul(bdim[0], bdim[1], "")?;
+        let nthreads = g.b.build_int_nuw_mul(n, bdim[2], "nthreads")?;
+        g.simt = Some(Box::new(ThreadState {
+            block_idx,
+            block_dim,
+            grid_dim,
+            shared: sharedp,
+            dynamic_bytes,
+            static_shared: shared.total,
+            shared_offsets: shared.offsets.clone(),
+            tid_xyz: None,
+            tid: None,
+        }));
+
+        // Scratch layout.
+        let f = g.f;
+        let mut items: Vec<(Item, u64, u32)> = Vec::new();
+        let mut ops: HashMap<ValueId, &'a Op> = HashMap::new();
+        for reg in &plan.regions {
+            for s in &reg.stmts {
+                if let Stmt::Let { value, op, .. } = s {
+                    ops.insert(*value, op);
+                }
+            }
+        }
+        for (i, sp) in plan.spilled.iter().enumerate() {
+            if *sp {
+                let t = types::ty(ctx, f.value_type(ValueId(i as u32)));
+                items.push((
+                    Item::Val(ValueId(i as u32)),
+                    td.get_abi_size(&t),
+                    td.get_abi_alignment(&t),
+                ));
+            }
+        }
+        for (i, c) in plan.locals.iter().enumerate() {
+            if *c == LocalClass::Scratch {
+                let t = types::ty(ctx, &f.locals[i].ty);
+                items.push((
+                    Item::Local(i as u32),
+                    td.get_abi_size(&t),
+                    td.get_abi_alignment(&t),
+                ));
+            }
+        }
+        for (i, sa) in plan.scratch_array.iter().enumerate() {
+            if *sa {
+                let v = ValueId(i as u32);
+                let Some(Op::LocalArray { dtype, shape }) = ops.get(&v) else {
+                    return unsupported("local array without its definition");
+                };
+                let n: i64 = shape.iter().product();
+                let bytes = (n.max(1) as u64 * dtype.size() as u64).div_ceil(16) * 16;
+                items.push((Item::Arr(v), bytes, 16));
+            }
+        }
+        if plan.exited_flag {
+            items.push((Item::Exited, 1, 1));
+        }
+        items.sort_by_key(|it| std::cmp::Reverse(it.2));
+        let mut off = 0u64;
+        let mut e = Emitter {
+            plan,
+            nthreads,
+            bdim,
+            vals: HashMap::new(),
+            locals: HashMap::new(),
+            arrays: HashMap::new(),
+            exited: None,
+            uslots: HashMap::new(),
+            loops: Vec::new(),
+            per_thread: 0,
+        };
+        for (it, size, align) in items {
+            let align = align.max(1) as u64;
+            off = off.div_ceil(align) * align;
+            let o =
+                g.b.build_int_nuw_mul(i64t.const_int(off, false), nthreads, "")?;
+            let base = gep(g, scratch, o)?;
+            let bytes =
+                g.b.build_int_nuw_mul(i64t.const_int(size, false), nthreads, "")?;
+            match it {
+                Item::Val(v) => {
+                    let t = types::ty(ctx, f.value_type(v));
+                    e.vals.insert(v, (base, size, t));
+                }
+                Item::Local(l) => {
+                    // Locals start zeroed, as on the host.
+                    g.b.build_memset(base, align as u32, ctx.i8_type().const_zero(), bytes)?;
+                    e.locals.insert(l, (base, size));
+                }
+                Item::Arr(v) => {
+                    e.arrays.insert(v, (base, size, ops[&v]));
+                }
+                Item::Exited => {
+                    g.b.build_memset(base, 1, ctx.i8_type().const_zero(), bytes)?;
+                    e.exited = Some(base);
+                }
+            }
+            off += size;
+        }
+        e.per_thread = off.div_ceil(16) * 16;
+        for (i, u) in plan.uniform_slot.iter().enumerate() {
+            if *u {
+                let v = ValueId(i as u32);
+                let t = types::ty(ctx, f.value_type(v));
+                let slot = g.entry_alloca(t, "uniform")?;
+                e.uslots.insert(v, slot);
+            }
+        }
+        Ok(e)
+    }
+
+    fn nodes(&mut self, g: &mut FnGen<'a, 'ctx>, nodes: &'p [Node<'a>]) -> R<()> {
+        for n in nodes {
+            if g.terminated() {
+                break;
+            }
+            match n {
+                Node::Let(s) | Node::Store(s) => g.stmt(s)?,
+                Node::Jump(s) => match s {
+                    Stmt::Break | Stmt::Continue => {
+                        let &(head, exit) = self.loops.last().ok_or_else(|| {
+                            CodegenError::Unsupported("break outside a loop".into())
+                        })?;
+                        let t = if matches!(s, Stmt::Break) { exit } else { head };
+                        g.b.build_unconditional_branch(t)?;
+                    }
+                    _ => {
+                        g.b.build_return(Some(&g.m.ctx.i32_type().const_zero()))?;
+                    }
+                },
+                Node::Threads(r) => self.region(g, *r)?,
+                Node::If {
+                    cond,
+                    then_,
+                    else_,
+                    predicated,
+                } => {
+                    if *predicated {
+                        self.nodes(g, then_)?;
+                        if !g.terminated() {
+                            self.nodes(g, else_)?;
+                        }
+                        continue;
+                    }
+                    let c = self.block_value(g, *cond)?.into_int_value();
+                    let then_bb = g.new_block("uthen");
+                    let else_bb = g.new_block("uelse");
+                    let merge = g.new_block("uendif");
+                    g.b.build_conditional_branch(c, then_bb, else_bb)?;
+                    for (bb, body) in [(then_bb, then_), (else_bb, else_)] {
+                        g.b.position_at_end(bb);
+                        self.nodes(g, body)?;
+                        if !g.terminated() {
+                            g.b.build_unconditional_branch(merge)?;
+                        }
+                    }
+                    g.b.position_at_end(merge);
+                }
+                Node::Loop(body) => {
+                    let head = g.new_block("uloop");
+                    let exit = g.new_block("uendloop");
+                    g.b.build_unconditional_branch(head)?;
+                    g.b.position_at_end(head);
+                    self.loops.push((head, exit));
+                    let r = self.nodes(g, body);
+                    self.loops.pop();
+                    r?;
+                    if !g.terminated() {
+                        g.b.build_unconditional_branch(head)?;
+                    }
+                    g.b.position_at_end(exit);
+                }
+                Node::Reduce { value, kind, pred } => self.reduce(g, *value, *kind, *pred)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A value read at block level: computed there, or from its uniform slot.
+    fn block_value(&self, g: &FnGen<'a, 'ctx>, v: ValueId) -> R<BasicValueEnum<'ctx>> {
+        if self.plan.blocklevel[v.0 as usize] {
+            return g.v(v);
+        }
+        let slot = self
+            .uslots
+            .get(&v)
+            .ok_or_else(|| CodegenError::Llvm(format!("v{} has no uniform slot", v.0)))?;
+        let t = types::ty(g.m.ctx, g.f.value_type(v));
+        Ok(g.b.build_load(t, *slot, "")?)
+    }
+
+    fn slot_ptr(
+        &self,
+        g: &FnGen<'a, 'ctx>,
+        base: PointerValue<'ctx>,
+        size: u64,
+        tid: IntValue<'ctx>,
+    ) -> R<PointerValue<'ctx>> {
+        let i64t = g.m.ctx.i64_type();
+        let o =
+            g.b.build_int_nuw_mul(tid, i64t.const_int(size, false), "")?;
+        gep(g, base, o)
+    }
+
+    fn load_val(
+        &self,
+        g: &FnGen<'a, 'ctx>,
+        v: ValueId,
+        tid: IntValue<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let (base, size, t) = self.vals[&v];
+        let p = self.slot_ptr(g, base, size, tid)?;
+        Ok(g.b.build_load(t, p, "")?)
+    }
+
+    fn region(&mut self, g: &mut FnGen<'a, 'ctx>, r: RegionId) -> R<()> {
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let i32t = ctx.i32_type();
+        let reg = &self.plan.regions[r];
+        let pre = g.current();
+        let zh = g.new_block("tz");
+        let yh = g.new_block("ty");
+        let xh = g.new_block("tx");
+        let xl = g.new_block("tx.next");
+        let yl = g.new_block("ty.next");
+        let zl = g.new_block("tz.next");
+        let exit = g.new_block("threads.end");
+        g.b.build_unconditional_branch(zh)?;
+        g.b.position_at_end(zh);
+        let z = g.b.build_phi(i64t, "z")?;
+        g.b.build_unconditional_branch(yh)?;
+        g.b.position_at_end(yh);
+        let y = g.b.build_phi(i64t, "y")?;
+        g.b.build_unconditional_branch(xh)?;
+        g.b.position_at_end(xh);
+        let x = g.b.build_phi(i64t, "x")?;
+        let (zv, yv, xv) = (
+            z.as_basic_value().into_int_value(),
+            y.as_basic_value().into_int_value(),
+            x.as_basic_value().into_int_value(),
+        );
+        let t = g.b.build_int_nuw_mul(zv, self.bdim[1], "")?;
+        let t = g.b.build_int_nuw_add(t, yv, "")?;
+        let t = g.b.build_int_nuw_mul(t, self.bdim[0], "")?;
+        let tid = g.b.build_int_nuw_add(t, xv, "tid")?;
+        let xyz = [
+            g.b.build_int_truncate(xv, i32t, "tx")?,
+            g.b.build_int_truncate(yv, i32t, "ty")?,
+            g.b.build_int_truncate(zv, i32t, "tz")?,
+        ];
+        if let Some(st) = g.simt.as_mut() {
+            st.tid = Some(tid);
+            st.tid_xyz = Some(xyz);
+        }
+        let mut saved_locals = Vec::new();
+        for (&l, &(base, size)) in &self.locals {
+            let p = self.slot_ptr(g, base, size, tid)?;
+            saved_locals.push((l, g.locals[l as usize]));
+            g.locals[l as usize] = p;
+        }
+        // Threads that returned skip the rest of the block.
+        let tret = g.new_block("thread.return");
+        if let Some(ex) = self.exited {
+            let p = gep(g, ex, tid)?;
+            let f = g.b.build_load(ctx.i8_type(), p, "exited")?.into_int_value();
+            let gone =
+                g.b.build_int_compare(IP::NE, f, ctx.i8_type().const_zero(), "")?;
+            let live = g.new_block("thread.live");
+            g.b.build_conditional_branch(gone, xl, live)?;
+            g.b.position_at_end(live);
+        }
+        g.thread_return = Some(tret);
+        // Values from other regions.
+        for &v in &self.plan.reloads[r] {
+            let val = if let Some(&(base, size, op)) = self.arrays.get(&v) {
+                self.local_array(g, base, size, op, tid)?
+            } else {
+                self.load_val(g, v, tid)?
+            };
+            g.values[v.0 as usize] = Some(val);
+        }
+        // Predicated regions run only the threads that took the branch.
+        for &(c, taken) in &reg.preds {
+            let cv = g.v(c)?.into_int_value();
+            let on = g.new_block("thread.on");
+            if taken {
+                g.b.build_conditional_branch(cv, on, xl)?;
+            } else {
+                g.b.build_conditional_branch(cv, xl, on)?;
+            }
+            g.b.position_at_end(on);
+        }
+        for s in &reg.stmts {
+            if g.terminated() {
+                break;
+            }
+            match s {
+                Stmt::Let { value, op, .. } => {
+                    let val = match op {
+                        Op::WarpShuffle {
+                            kind,
+                            mask,
+                            value: src,
+                            lane,
+                            width,
+                        } => self.shuffle(g, *kind, *mask, *src, *lane, *width, tid)?,
+                        Op::WarpVote { kind, mask, pred } => {
+                            self.vote(g, *kind, *mask, *pred, tid)?
+                        }
+                        Op::LocalArray { .. } if self.arrays.contains_key(value) => {
+                            let (base, size, op) = self.arrays[value];
+                            self.local_array(g, base, size, op, tid)?
+                        }
+                        _ => {
+                            g.stmt(s)?;
+                            g.v(*value)?
+                        }
+                    };
+                    g.values[value.0 as usize] = Some(val);
+                    if self.vals.contains_key(value) {
+                        let (base, size, _) = self.vals[value];
+                        let p = self.slot_ptr(g, base, size, tid)?;
+                        g.b.build_store(p, val)?;
+                    }
+                    if let Some(slot) = self.uslots.get(value) {
+                        g.b.build_store(*slot, val)?;
+                    }
+                }
+                _ => g.stmt(s)?,
+            }
+        }
+        if !g.terminated() {
+            g.b.build_unconditional_branch(xl)?;
+        }
+        g.b.position_at_end(tret);
+        if let Some(ex) = self.exited {
+            let p = gep(g, ex, tid)?;
+            g.b.build_store(p, ctx.i8_type().const_int(1, false))?;
+        }
+        g.b.build_unconditional_branch(xl)?;
+        // Latches.
+        let one = i64t.const_int(1, false);
+        let zero = i64t.const_zero();
+        g.b.position_at_end(xl);
+        let xn = g.b.build_int_nuw_add(xv, one, "")?;
+        let c = g.b.build_int_compare(IP::ULT, xn, self.bdim[0], "")?;
+        g.b.build_conditional_branch(c, xh, yl)?;
+        x.add_incoming(&[(&zero, yh), (&xn, xl)]);
+        g.b.position_at_end(yl);
+        let yn = g.b.build_int_nuw_add(yv, one, "")?;
+        let c = g.b.build_int_compare(IP::ULT, yn, self.bdim[1], "")?;
+        g.b.build_conditional_branch(c, yh, zl)?;
+        y.add_incoming(&[(&zero, zh), (&yn, yl)]);
+        g.b.position_at_end(zl);
+        let zn = g.b.build_int_nuw_add(zv, one, "")?;
+        let c = g.b.build_int_compare(IP::ULT, zn, self.bdim[2], "")?;
+        g.b.build_conditional_branch(c, zh, exit)?;
+        z.add_incoming(&[(&zero, pre), (&zn, zl)]);
+        g.b.position_at_end(exit);
+        // Per-thread values are gone after the loop.
+        g.thread_return = None;
+        if let Some(st) = g.simt.as_mut() {
+            st.tid = None;
+            st.tid_xyz = None;
+        }
+        for (l, p) in saved_locals {
+            g.locals[l as usize] = p;
+        }
+        for &v in &self.plan.reloads[r] {
+            g.values[v.0 as usize] = None;
+        }
+        for s in &reg.stmts {
+            if let Stmt::Let { value, .. } = s {
+                g.values[value.0 as usize] = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn local_array(
+        &self,
+        g: &FnGen<'a, 'ctx>,
+        base: PointerValue<'ctx>,
+        size: u64,
+        op: &Op,
+        tid: IntValue<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let Op::LocalArray { dtype, shape } = op else {
+            return unsupported("local array");
+        };
+        let p = self.slot_ptr(g, base, size, tid)?;
+        array_value(g, p, *dtype, shape, None)
+    }
+
+    /// `lane & 31` and the warp's first thread.
+    fn lane_of(
+        &self,
+        g: &FnGen<'a, 'ctx>,
+        tid: IntValue<'ctx>,
+    ) -> R<(IntValue<'ctx>, IntValue<'ctx>)> {
+        let i64t = g.m.ctx.i64_type();
+        let lane =
+            g.b.build_and(tid, i64t.const_int(WARP - 1, false), "lane")?;
+        let base = g.b.build_int_nuw_sub(tid, lane, "warp")?;
+        Ok((lane, base))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn shuffle(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        kind: Shuffle,
+        mask: ValueId,
+        value: ValueId,
+        lane: ValueId,
+        width: ValueId,
+        tid: IntValue<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let _ = mask;
+        let own = g.v(value)?;
+        if !self.vals.contains_key(&value) {
+            // Defined at block level: every lane holds the same value.
+            return Ok(own);
+        }
+        let i64t = g.m.ctx.i64_type();
+        let (ln, base) = self.lane_of(g, tid)?;
+        let l =
+            g.b.build_int_s_extend(g.v(lane)?.into_int_value(), i64t, "")?;
+        let w =
+            g.b.build_int_s_extend(g.v(width)?.into_int_value(), i64t, "")?;
+        let one = i64t.const_int(1, false);
+        let wm1 = g.b.build_int_sub(w, one, "")?;
+        let inseg = g.b.build_and(ln, wm1, "")?;
+        let seg = g.b.build_int_sub(ln, inseg, "seg")?;
+        let (src, ok) = match kind {
+            Shuffle::Idx => {
+                let s = g.b.build_and(l, wm1, "")?;
+                (
+                    g.b.build_int_add(seg, s, "")?,
+                    g.m.ctx.bool_type().const_int(1, false),
+                )
+            }
+            Shuffle::Up => (
+                g.b.build_int_sub(ln, l, "")?,
+                g.b.build_int_compare(IP::SGE, inseg, l, "")?,
+            ),
+            Shuffle::Down => {
+                let s = g.b.build_int_add(inseg, l, "")?;
+                (
+                    g.b.build_int_add(ln, l, "")?,
+                    g.b.build_int_compare(IP::SLT, s, w, "")?,
+                )
+            }
+            Shuffle::Xor => {
+                let s = g.b.build_xor(ln, l, "")?;
+                let end = g.b.build_int_add(seg, w, "")?;
+                (s, g.b.build_int_compare(IP::ULT, s, end, "")?)
+            }
+        };
+        let in_warp =
+            g.b.build_int_compare(IP::ULT, src, i64t.const_int(WARP, false), "")?;
+        let src_tid = g.b.build_int_add(base, src, "")?;
+        let exists = g.b.build_int_compare(IP::ULT, src_tid, self.nthreads, "")?;
+        let ok = g.b.build_and(ok, in_warp, "")?;
+        let ok = g.b.build_and(ok, exists, "")?;
+        let from = g.b.build_select(ok, src_tid, tid, "")?.into_int_value();
+        self.load_val(g, value, from)
+    }
+
+    fn vote(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        kind: Vote,
+        mask: ValueId,
+        pred: ValueId,
+        tid: IntValue<'ctx>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let i32t = ctx.i32_type();
+        let (_, base) = self.lane_of(g, tid)?;
+        // Lanes that exist in this (possibly partial) last warp.
+        let n = g.b.build_int_nuw_sub(self.nthreads, base, "")?;
+        let full =
+            g.b.build_int_compare(IP::UGE, n, i64t.const_int(WARP, false), "")?;
+        let shifted = g.b.build_left_shift(i64t.const_int(1, false), n, "")?;
+        let part = g.b.build_int_sub(shifted, i64t.const_int(1, false), "")?;
+        let part = g.b.build_int_truncate(part, i32t, "")?;
+        let exist =
+            g.b.build_select(full, i32t.const_all_ones(), part, "")?
+                .into_int_value();
+        let m = g.v(mask)?.into_int_value();
+        let eff = g.b.build_and(m, exist, "eff")?;
+        let ballot = if self.vals.contains_key(&pred) {
+            let last =
+                g.b.build_int_sub(self.nthreads, i64t.const_int(1, false), "")?;
+            let mut acc = i32t.const_zero();
+            for j in 0..WARP {
+                let t = g.b.build_int_add(base, i64t.const_int(j, false), "")?;
+                let lt = g.b.build_int_compare(IP::ULT, t, self.nthreads, "")?;
+                let t = g.b.build_select(lt, t, last, "")?.into_int_value();
+                let p = self.load_val(g, pred, t)?.into_int_value();
+                let bit = g.b.build_int_z_extend(p, i32t, "")?;
+                let bit = g.b.build_left_shift(bit, i32t.const_int(j, false), "")?;
+                acc = g.b.build_or(acc, bit, "")?;
+            }
+            g.b.build_and(acc, eff, "ballot")?
+        } else {
+            let p = g.v(pred)?.into_int_value();
+            g.b.build_select(p, eff, i32t.const_zero(), "ballot")?
+                .into_int_value()
+        };
+        Ok(match kind {
+            Vote::Ballot => ballot.into(),
+            Vote::All => g.b.build_int_compare(IP::EQ, ballot, eff, "all")?.into(),
+            Vote::Any => {
+                g.b.build_int_compare(IP::NE, ballot, i32t.const_zero(), "any")?
+                    .into()
+            }
+        })
+    }
+
+    /// `syncthreads_count/and/or`: counts the live threads whose predicate holds.
+    fn reduce(
+        &mut self,
+        g: &mut FnGen<'a, 'ctx>,
+        value: ValueId,
+        kind: BarrierReduce,
+        pred: ValueId,
+    ) -> R<()> {
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let i32t = ctx.i32_type();
+        let pre = g.current();
+        let head = g.new_block("reduce");
+        let next = g.new_block("reduce.next");
+        let done = g.new_block("reduce.end");
+        let zero = i64t.const_zero();
+        let uniform = if self.vals.contains_key(&pred) {
+            None
+        } else {
+            Some(self.block_value(g, pred)?.into_int_value())
+        };
+        g.b.build_unconditional_branch(head)?;
+        g.b.position_at_end(head);
+        let t = g.b.build_phi(i64t, "t")?;
+        let cnt = g.b.build_phi(i64t, "count")?;
+        let live = g.b.build_phi(i64t, "live")?;
+        let tv = t.as_basic_value().into_int_value();
+        let cv = cnt.as_basic_value().into_int_value();
+        let lv = live.as_basic_value().into_int_value();
+        let alive = match self.exited {
+            Some(ex) => {
+                let p = gep(g, ex, tv)?;
+                let f = g.b.build_load(ctx.i8_type(), p, "")?.into_int_value();
+                g.b.build_int_compare(IP::EQ, f, ctx.i8_type().const_zero(), "")?
+            }
+            None => ctx.bool_type().const_int(1, false),
+        };
+        let p = match uniform {
+            Some(u) => u,
+            None => self.load_val(g, pred, tv)?.into_int_value(),
+        };
+        let hit = g.b.build_and(p, alive, "")?;
+        let hit = g.b.build_int_z_extend(hit, i64t, "")?;
+        let a = g.b.build_int_z_extend(alive, i64t, "")?;
+        let cn = g.b.build_int_add(cv, hit, "")?;
+        let ln = g.b.build_int_add(lv, a, "")?;
+        g.b.build_unconditional_branch(next)?;
+        g.b.position_at_end(next);
+        let tn = g.b.build_int_nuw_add(tv, i64t.const_int(1, false), "")?;
+        let c = g.b.build_int_compare(IP::ULT, tn, self.nthreads, "")?;
+        g.b.build_conditional_branch(c, head, done)?;
+        let body_end = head;
+        t.add_incoming(&[(&zero, pre), (&tn, next)]);
+        cnt.add_incoming(&[(&zero, pre), (&cn, next)]);
+        live.add_incoming(&[(&zero, pre), (&ln, next)]);
+        let _ = body_end;
+        g.b.position_at_end(done);
+        let count = g.b.build_int_truncate(cn, i32t, "")?;
+        let r: IntValue = match kind {
+            BarrierReduce::Count => count,
+            BarrierReduce::And => {
+                let c = g.b.build_int_compare(IP::EQ, cn, ln, "")?;
+                g.b.build_int_z_extend(c, i32t, "")?
+            }
+            BarrierReduce::Or => {
+                let c = g.b.build_int_compare(IP::NE, cn, zero, "")?;
+                g.b.build_int_z_extend(c, i32t, "")?
+            }
+        };
+        g.values[value.0 as usize] = Some(r.into());
+        Ok(())
+    }
+}

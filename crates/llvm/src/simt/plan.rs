@@ -1,0 +1,655 @@
+//! Barrier fission: the kernel body as a tree of block-level nodes and regions.
+//!
+//! Every statement of the kernel either runs once per block ("block level":
+//! uniform pure values, stores to uniform locals, control flow that contains a
+//! barrier or a warp function, jumps out of such loops) or once per thread,
+//! inside a *region*: a run of statements between two synchronisation points
+//! that becomes one loop over the block's threads. A barrier ends the current
+//! region; so does a warp function, whose result needs the other lanes' values
+//! (the operand is stored per thread in one region and read in the next).
+//!
+//! Uniformity comes from `hypersonic_ir::passes::uniformity`. A statement is
+//! block level when it is *evaluable* at block level: a pure operation whose
+//! operands are block level, or a load of a *block local* (a uniform local that
+//! is only ever stored at block level). Block-level lets are hoisted above the
+//! pending region, which is safe because they read no memory and no local that
+//! the region writes; a block-level store first closes the pending region when
+//! that region reads the local.
+//!
+//! Then, per region, which values come from elsewhere: a value defined in one
+//! region and used in another is *spilled* to per-thread scratch; a value a
+//! block-level statement needs (a uniform condition that is not block level,
+//! such as a load) goes to a single *uniform slot* that every thread writes.
+//! Locals that are not block locals live per thread in scratch when some region
+//! may read them before writing them (they carry a value between regions);
+//! otherwise they are ordinary allocas that each thread writes before reading.
+
+use std::collections::HashSet;
+
+use hypersonic_ir::passes::uniformity::Uniformity;
+use hypersonic_ir::*;
+
+use crate::function::{unsupported, R};
+
+pub(crate) type RegionId = usize;
+
+pub(crate) enum Node<'a> {
+    /// A block-level `Let` (pure, operands block level).
+    Let(&'a Stmt),
+    /// A block-level store to a block local.
+    Store(&'a Stmt),
+    /// `break`/`continue` of a block-level loop, or `return` of the whole block.
+    Jump(&'a Stmt),
+    /// A loop over the block's threads.
+    Threads(RegionId),
+    If {
+        cond: ValueId,
+        then_: Vec<Node<'a>>,
+        else_: Vec<Node<'a>>,
+        /// The condition differs between threads: the branches' regions run
+        /// only the threads that took them (warp functions only, no barriers).
+        predicated: bool,
+    },
+    Loop(Vec<Node<'a>>),
+    /// `syncthreads_count/and/or`: a barrier and a reduction over the block.
+    Reduce {
+        value: ValueId,
+        kind: BarrierReduce,
+        pred: ValueId,
+    },
+}
+
+pub(crate) struct Region<'a> {
+    pub stmts: Vec<&'a Stmt>,
+    /// Conditions of the enclosing predicated `If`s, with the branch taken.
+    pub preds: Vec<(ValueId, bool)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LocalClass {
+    /// One scalar for the block, written at block level only.
+    Block,
+    /// Per thread in scratch: some region may read it before writing it.
+    Scratch,
+    /// An alloca that each thread writes before it reads it, in every region.
+    Private,
+}
+
+pub(crate) struct Plan<'a> {
+    pub nodes: Vec<Node<'a>>,
+    pub regions: Vec<Region<'a>>,
+    /// Values computed at block level (by block-level lets and reductions).
+    pub blocklevel: Vec<bool>,
+    /// Values stored per thread in scratch by their defining region.
+    pub spilled: Vec<bool>,
+    /// Values a block-level statement reads from a single slot that every
+    /// thread of the defining region writes (they are uniform).
+    pub uniform_slot: Vec<bool>,
+    /// Local arrays used outside their defining region: per thread in scratch.
+    pub scratch_array: Vec<bool>,
+    /// Per region: the values defined elsewhere that it reads.
+    pub reloads: Vec<Vec<ValueId>>,
+    pub locals: Vec<LocalClass>,
+    /// Some thread may `return` before the last region: keep an exited flag.
+    pub exited_flag: bool,
+}
+
+/// Statements that synchronise threads (split regions).
+fn is_sync_op(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::WarpShuffle { .. } | Op::WarpVote { .. } | Op::BarrierReduce(..)
+    )
+}
+
+struct Facts<'a> {
+    m: &'a Module,
+    /// Whether each function synchronises threads, itself or through calls.
+    fn_sync: Vec<bool>,
+}
+
+impl Facts<'_> {
+    fn has_sync(&self, b: &Block) -> bool {
+        b.stmts.iter().any(|s| self.stmt_sync(s))
+    }
+
+    fn stmt_sync(&self, s: &Stmt) -> bool {
+        match s {
+            Stmt::Barrier { .. } | Stmt::SyncWarp { .. } => true,
+            Stmt::Let { op, .. } => {
+                is_sync_op(op) || matches!(op, Op::Call(f, _) if self.fn_sync[f.0 as usize])
+            }
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => self.has_sync(then_block) || self.has_sync(else_block),
+            Stmt::Loop { body } => self.has_sync(body),
+            _ => false,
+        }
+    }
+
+    fn has_barrier(&self, b: &Block) -> bool {
+        b.stmts.iter().any(|s| match s {
+            Stmt::Barrier { .. } => true,
+            Stmt::Let { op, .. } => {
+                matches!(op, Op::BarrierReduce(..))
+                    || matches!(op, Op::Call(f, _) if self.fn_sync[f.0 as usize])
+            }
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => self.has_barrier(then_block) || self.has_barrier(else_block),
+            Stmt::Loop { body } => self.has_barrier(body),
+            _ => false,
+        })
+    }
+}
+
+fn compute_fn_sync(m: &Module) -> Vec<bool> {
+    let mut sync = vec![false; m.functions.len()];
+    loop {
+        let facts = Facts {
+            m,
+            fn_sync: sync.clone(),
+        };
+        let next: Vec<bool> = m
+            .functions
+            .iter()
+            .map(|f| facts.has_sync(&f.body))
+            .collect();
+        let _ = facts.m;
+        if next == sync {
+            return sync;
+        }
+        sync = next;
+    }
+}
+
+/// `break`/`continue` that leave this block (not inside a nested loop).
+fn has_escape(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Break | Stmt::Continue => true,
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => has_escape(then_block) || has_escape(else_block),
+        _ => false,
+    })
+}
+
+fn has_return(s: &Stmt) -> bool {
+    match s {
+        Stmt::Return { .. } => true,
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => then_block.stmts.iter().any(has_return) || else_block.stmts.iter().any(has_return),
+        Stmt::Loop { body } => body.stmts.iter().any(has_return),
+        _ => false,
+    }
+}
+
+/// Every value a statement reads (nested statements included), and every local
+/// it reads or writes.
+fn uses(s: &Stmt, vals: &mut Vec<ValueId>, read: &mut Vec<LocalId>, written: &mut Vec<LocalId>) {
+    match s {
+        Stmt::Let { op, .. } => {
+            vals.extend(op.operands());
+            if let Op::LoadLocal(l) = op {
+                read.push(*l);
+            }
+        }
+        Stmt::Store { local, value } => {
+            vals.push(*value);
+            written.push(*local);
+        }
+        Stmt::ArrayStore {
+            array,
+            indices,
+            value,
+            ..
+        } => {
+            vals.push(*array);
+            vals.extend(indices.iter().copied());
+            vals.push(*value);
+        }
+        Stmt::If {
+            cond,
+            then_block,
+            else_block,
+        } => {
+            vals.push(*cond);
+            for t in then_block.stmts.iter().chain(&else_block.stmts) {
+                uses(t, vals, read, written);
+            }
+        }
+        Stmt::Loop { body } => {
+            for t in &body.stmts {
+                uses(t, vals, read, written);
+            }
+        }
+        Stmt::Return { value: Some(v) } => vals.push(*v),
+        Stmt::SyncWarp { mask, .. } => vals.push(*mask),
+        _ => {}
+    }
+}
+
+struct Sched<'a, 'f> {
+    f: &'a Function,
+    facts: &'f Facts<'a>,
+    u: &'f Uniformity,
+    cand: &'f [bool],
+    blocklevel: Vec<bool>,
+    regions: Vec<Region<'a>>,
+    violations: HashSet<LocalId>,
+    thread_return: bool,
+    reduce: bool,
+}
+
+fn loc_of(s: &Stmt) -> String {
+    match s {
+        Stmt::Let { loc, .. }
+        | Stmt::ArrayStore { loc, .. }
+        | Stmt::Raise { loc, .. }
+        | Stmt::Barrier { loc }
+        | Stmt::SyncWarp { loc, .. } => format!(" (line {}, column {})", loc.line, loc.col),
+        _ => String::new(),
+    }
+}
+
+impl<'a> Sched<'a, '_> {
+    fn evaluable(&self, op: &Op) -> bool {
+        let pure = match op {
+            Op::Param(_)
+            | Op::Const(_)
+            | Op::Unary(..)
+            | Op::Binary(..)
+            | Op::Compare(..)
+            | Op::Cast(_)
+            | Op::Select(..)
+            | Op::Math(..)
+            | Op::ArrayDim(..)
+            | Op::ArrayStride(..)
+            | Op::SubArray(..)
+            | Op::MakeTuple(_)
+            | Op::TupleGet(..)
+            | Op::TupleIndex(..)
+            | Op::ComplexNew(..)
+            | Op::ComplexReal(_)
+            | Op::ComplexImag(_)
+            | Op::SharedArray { .. }
+            | Op::ConstArray { .. }
+            | Op::Bit(..) => true,
+            Op::Geometry(g, _) => *g != Geometry::ThreadIdx,
+            Op::LoadLocal(l) => self.cand[l.0 as usize],
+            _ => false,
+        };
+        pure && op.operands().iter().all(|v| self.blocklevel[v.0 as usize])
+    }
+
+    /// Notes stores to candidate block locals inside a per-thread statement.
+    fn note_thread_stmt(&mut self, s: &Stmt) {
+        let (mut v, mut r, mut w) = (vec![], vec![], vec![]);
+        uses(s, &mut v, &mut r, &mut w);
+        for l in w {
+            if self.cand[l.0 as usize] {
+                self.violations.insert(l);
+            }
+        }
+        if has_return(s) {
+            self.thread_return = true;
+        }
+    }
+
+    fn flush(
+        &mut self,
+        out: &mut Vec<Node<'a>>,
+        pend: &mut Vec<&'a Stmt>,
+        preds: &[(ValueId, bool)],
+    ) {
+        if !pend.is_empty() {
+            self.regions.push(Region {
+                stmts: std::mem::take(pend),
+                preds: preds.to_vec(),
+            });
+            out.push(Node::Threads(self.regions.len() - 1));
+        }
+    }
+
+    fn block(&mut self, b: &'a Block, preds: &[(ValueId, bool)]) -> R<Vec<Node<'a>>> {
+        let mut out = Vec::new();
+        let mut pend: Vec<&'a Stmt> = Vec::new();
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { value, op, .. } => match op {
+                    Op::WarpShuffle { .. } | Op::WarpVote { .. } => {
+                        self.flush(&mut out, &mut pend, preds);
+                        pend.push(s);
+                    }
+                    Op::BarrierReduce(kind, pred) => {
+                        if !preds.is_empty() {
+                            return unsupported(format!(
+                                "syncthreads_{} under thread-dependent control flow{}",
+                                format!("{kind:?}").to_lowercase(),
+                                loc_of(s)
+                            ));
+                        }
+                        self.flush(&mut out, &mut pend, preds);
+                        self.reduce = true;
+                        out.push(Node::Reduce {
+                            value: *value,
+                            kind: *kind,
+                            pred: *pred,
+                        });
+                        self.blocklevel[value.0 as usize] = true;
+                    }
+                    Op::Call(fid, _) if self.facts.fn_sync[fid.0 as usize] => {
+                        return unsupported(format!(
+                            "the CPU SIMT lowering does not support a call to `{}`, a device function that synchronises threads (syncthreads or warp functions){}",
+                            self.facts.m.function(*fid).name,
+                            loc_of(s)
+                        ));
+                    }
+                    _ if self.evaluable(op) => {
+                        out.push(Node::Let(s));
+                        self.blocklevel[value.0 as usize] = true;
+                    }
+                    _ => {
+                        self.note_thread_stmt(s);
+                        pend.push(s);
+                    }
+                },
+                Stmt::Store { local, value } => {
+                    let l = local.0 as usize;
+                    if self.cand[l] && self.blocklevel[value.0 as usize] && preds.is_empty() {
+                        let reads = pend.iter().any(|p| {
+                            let (mut v, mut r, mut w) = (vec![], vec![], vec![]);
+                            uses(p, &mut v, &mut r, &mut w);
+                            r.contains(local)
+                        });
+                        if reads {
+                            self.flush(&mut out, &mut pend, preds);
+                        }
+                        out.push(Node::Store(s));
+                    } else {
+                        self.note_thread_stmt(s);
+                        pend.push(s);
+                    }
+                }
+                Stmt::If {
+                    cond,
+                    then_block,
+                    else_block,
+                } => {
+                    let sync = self.facts.has_sync(then_block) || self.facts.has_sync(else_block);
+                    let escape = has_escape(then_block) || has_escape(else_block);
+                    if !sync && !escape {
+                        self.note_thread_stmt(s);
+                        pend.push(s);
+                        continue;
+                    }
+                    self.flush(&mut out, &mut pend, preds);
+                    if self.u.is_uniform_value(*cond) {
+                        let then_ = self.block(then_block, preds)?;
+                        let else_ = self.block(else_block, preds)?;
+                        out.push(Node::If {
+                            cond: *cond,
+                            then_,
+                            else_,
+                            predicated: false,
+                        });
+                        continue;
+                    }
+                    if self.facts.has_barrier(then_block) || self.facts.has_barrier(else_block) {
+                        return unsupported(
+                            "syncthreads() under a condition that differs between the threads of a block: every thread of the block must reach the same barriers",
+                        );
+                    }
+                    if escape {
+                        return unsupported(
+                            "the CPU SIMT lowering does not support a thread-dependent break or continue out of a loop that contains warp functions",
+                        );
+                    }
+                    let mut p = preds.to_vec();
+                    p.push((*cond, true));
+                    let then_ = self.block(then_block, &p)?;
+                    p.pop();
+                    p.push((*cond, false));
+                    let else_ = self.block(else_block, &p)?;
+                    out.push(Node::If {
+                        cond: *cond,
+                        then_,
+                        else_,
+                        predicated: true,
+                    });
+                }
+                Stmt::Loop { body } => {
+                    if !self.facts.has_sync(body) {
+                        self.note_thread_stmt(s);
+                        pend.push(s);
+                        continue;
+                    }
+                    self.flush(&mut out, &mut pend, preds);
+                    let body = self.block(body, preds)?;
+                    out.push(Node::Loop(body));
+                }
+                Stmt::Break | Stmt::Continue => {
+                    self.flush(&mut out, &mut pend, preds);
+                    out.push(Node::Jump(s));
+                    break;
+                }
+                Stmt::Return { .. } => {
+                    if preds.is_empty() {
+                        self.flush(&mut out, &mut pend, preds);
+                        out.push(Node::Jump(s));
+                    } else {
+                        self.thread_return = true;
+                        pend.push(s);
+                    }
+                    break;
+                }
+                Stmt::Raise { .. } => {
+                    pend.push(s);
+                    break;
+                }
+                Stmt::Barrier { .. } => {
+                    if !preds.is_empty() {
+                        return unsupported(format!(
+                            "syncthreads() under a condition that differs between the threads of a block{}: every thread of the block must reach the same barriers",
+                            loc_of(s)
+                        ));
+                    }
+                    self.flush(&mut out, &mut pend, preds);
+                }
+                Stmt::SyncWarp { .. } => self.flush(&mut out, &mut pend, preds),
+                Stmt::ArrayStore { .. } | Stmt::Fence(_) => pend.push(s),
+            }
+        }
+        self.flush(&mut out, &mut pend, preds);
+        Ok(out)
+    }
+}
+
+/// Locals that some region may read before writing them (on some path from
+/// the region's start).
+fn exposed<'s>(
+    stmts: impl IntoIterator<Item = &'s Stmt>,
+    w: &mut Vec<bool>,
+    out: &mut Vec<bool>,
+) -> bool {
+    for s in stmts {
+        match s {
+            Stmt::Let {
+                op: Op::LoadLocal(l),
+                ..
+            } if !w[l.0 as usize] => out[l.0 as usize] = true,
+            Stmt::Store { local, .. } => w[local.0 as usize] = true,
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                let mut w1 = w.clone();
+                let t1 = exposed(&then_block.stmts, &mut w1, out);
+                let mut w2 = w.clone();
+                let t2 = exposed(&else_block.stmts, &mut w2, out);
+                match (t1, t2) {
+                    (true, true) => return true,
+                    (true, false) => *w = w2,
+                    (false, true) => *w = w1,
+                    (false, false) => {
+                        for (i, x) in w.iter_mut().enumerate() {
+                            *x = w1[i] && w2[i];
+                        }
+                    }
+                }
+            }
+            Stmt::Loop { body } => {
+                let mut w1 = w.clone();
+                exposed(&body.stmts, &mut w1, out);
+            }
+            Stmt::Break | Stmt::Continue | Stmt::Return { .. } | Stmt::Raise { .. } => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
+    let f = m.function(m.entry);
+    let facts = Facts {
+        m,
+        fn_sync: compute_fn_sync(m),
+    };
+    let nl = f.locals.len();
+    let nv = f.values.len();
+    let mut cand: Vec<bool> = (0..nl)
+        .map(|l| u.is_uniform_local(LocalId(l as u32)))
+        .collect();
+    let mut sched;
+    let nodes = loop {
+        sched = Sched {
+            f,
+            facts: &facts,
+            u,
+            cand: &cand,
+            blocklevel: vec![false; nv],
+            regions: Vec::new(),
+            violations: HashSet::new(),
+            thread_return: false,
+            reduce: false,
+        };
+        let nodes = sched.block(&f.body, &[])?;
+        if sched.violations.is_empty() {
+            break nodes;
+        }
+        let v: Vec<LocalId> = sched.violations.iter().copied().collect();
+        for l in v {
+            cand[l.0 as usize] = false;
+        }
+    };
+    let _ = sched.f;
+    let Sched {
+        blocklevel,
+        regions,
+        thread_return,
+        reduce,
+        ..
+    } = sched;
+
+    // Where each per-thread value is defined.
+    let mut def_region: Vec<Option<RegionId>> = vec![None; nv];
+    for (r, reg) in regions.iter().enumerate() {
+        for s in &reg.stmts {
+            if let Stmt::Let { value, .. } = s {
+                def_region[value.0 as usize] = Some(r);
+            }
+        }
+    }
+    let is_local_array = |v: ValueId| -> bool {
+        regions.iter().any(|reg| {
+            reg.stmts.iter().any(
+                |s| matches!(s, Stmt::Let { value, op: Op::LocalArray { .. }, .. } if *value == v),
+            )
+        })
+    };
+    let mut spilled = vec![false; nv];
+    let mut scratch_array = vec![false; nv];
+    let mut reloads = vec![Vec::new(); regions.len()];
+    let mut exposed_locals = vec![false; nl];
+    for (r, reg) in regions.iter().enumerate() {
+        let (mut vals, mut read, mut written) = (vec![], vec![], vec![]);
+        for s in &reg.stmts {
+            uses(s, &mut vals, &mut read, &mut written);
+        }
+        vals.extend(reg.preds.iter().map(|p| p.0));
+        let mut seen = HashSet::new();
+        for v in vals {
+            if let Some(d) = def_region[v.0 as usize] {
+                if d != r && seen.insert(v) {
+                    if is_local_array(v) {
+                        scratch_array[v.0 as usize] = true;
+                    } else {
+                        spilled[v.0 as usize] = true;
+                    }
+                    reloads[r].push(v);
+                }
+            }
+        }
+        let mut w = vec![false; nl];
+        exposed(reg.stmts.iter().copied(), &mut w, &mut exposed_locals);
+    }
+    // Block-level readers of per-thread values.
+    let mut uniform_slot = vec![false; nv];
+    fn walk(nodes: &[Node], bl: &[bool], spilled: &mut [bool], uslot: &mut [bool]) {
+        for n in nodes {
+            match n {
+                Node::If {
+                    cond,
+                    then_,
+                    else_,
+                    predicated,
+                } => {
+                    if !*predicated && !bl[cond.0 as usize] {
+                        uslot[cond.0 as usize] = true;
+                    }
+                    walk(then_, bl, spilled, uslot);
+                    walk(else_, bl, spilled, uslot);
+                }
+                Node::Loop(body) => walk(body, bl, spilled, uslot),
+                Node::Reduce { pred, .. } if !bl[pred.0 as usize] => {
+                    spilled[pred.0 as usize] = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(&nodes, &blocklevel, &mut spilled, &mut uniform_slot);
+
+    let locals = (0..nl)
+        .map(|l| {
+            if cand[l] {
+                LocalClass::Block
+            } else if exposed_locals[l] {
+                LocalClass::Scratch
+            } else {
+                LocalClass::Private
+            }
+        })
+        .collect();
+    Ok(Plan {
+        exited_flag: thread_return && (regions.len() > 1 || reduce),
+        nodes,
+        regions,
+        blocklevel,
+        spilled,
+        uniform_slot,
+        scratch_array,
+        reloads,
+        locals,
+    })
+}
