@@ -1147,3 +1147,14 @@ fn fastmath_and_opt_levels() {
         assemble(&ptx, (8, 0));
     }
 }
+
+#[test]
+fn narrow_atomics_are_an_error_not_a_crash() {
+    let f = kernel("narrow", vec![a1(Scalar::I16)], |k, p| {
+        let i = k.grid1();
+        let one = k.int(Scalar::I16, 1);
+        k.atomic(AtomicOp::Add, p[0], i, one);
+    });
+    let e = compile_ptx(&module(vec![f], vec![]), &opts((8, 0)), false).unwrap_err();
+    assert!(e.to_string().contains("int16"), "{e}");
+}

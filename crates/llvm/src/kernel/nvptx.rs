@@ -98,8 +98,14 @@ pub(crate) fn lower_op<'a, 'ctx>(
             let s = elem(g, *array)?;
             let p = g.element_ptr(*array, indices)?;
             let it = match s {
-                s if s.is_int() || s.is_float() => types::int_bits(g.m.ctx, s.bits()),
-                s => return unsupported(format!("atomic compare-and-swap on {s}")),
+                s if (s.is_int() || s.is_float()) && s.size() >= 4 => {
+                    types::int_bits(g.m.ctx, s.bits())
+                }
+                s => {
+                    return unsupported(format!(
+                        "atomic compare-and-swap on {s}: it takes 32- or 64-bit elements"
+                    ))
+                }
             };
             let (e, d) = (g.v(*expected)?, g.v(*desired)?);
             let e = g.b.build_bit_cast(e, it, "")?;
@@ -365,8 +371,11 @@ fn atomic<'ctx>(
             _ => return unsupported(format!("atomic {op:?} on {s}")),
         });
     }
-    if !s.is_int() {
-        return unsupported(format!("atomic {op:?} on {s}"));
+    if !s.is_int() || s.size() < 4 {
+        // As in Numba: 32- and 64-bit integers (PTX has no narrower atomics).
+        return unsupported(format!(
+            "atomic {op:?} on {s}: atomics take int32, int64, uint32, uint64, float32 or float64"
+        ));
     }
     if matches!(op, AtomicOp::Inc | AtomicOp::Dec) && s.size() == 4 {
         // `atom.inc.u32` / `atom.dec.u32`: LLVM 19 selects `atomicrmw
