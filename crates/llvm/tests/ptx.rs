@@ -1158,3 +1158,93 @@ fn narrow_atomics_are_an_error_not_a_crash() {
     let e = compile_ptx(&module(vec![f], vec![]), &opts((8, 0)), false).unwrap_err();
     assert!(e.to_string().contains("int16"), "{e}");
 }
+
+/// The tiled matrix multiply of the kernel suite: 2-D shared tiles, 2-D grid,
+/// a loop over tiles with two barriers per iteration.
+#[test]
+fn tiled_matmul_with_2d_shared_tiles() {
+    const T: i64 = 16;
+    let a2 = || Type::array(Scalar::F32, 2, Layout::C);
+    let f = kernel("matmul_tiled", vec![a2(), a2(), a2()], |k, p| {
+        let tile = |k: &mut K| {
+            k.b.emit(
+                Op::SharedArray {
+                    dtype: Scalar::F32,
+                    shape: vec![T, T],
+                    dynamic: false,
+                },
+                Type::Array {
+                    dtype: Scalar::F32,
+                    ndim: 2,
+                    layout: Layout::C,
+                    space: Space::Shared,
+                },
+            )
+        };
+        let (sa, sb) = (tile(k), tile(k));
+        let tx = k.geo(Geometry::ThreadIdx, Axis::X);
+        let tx = k.cast(tx, Scalar::I64);
+        let ty = k.geo(Geometry::ThreadIdx, Axis::Y);
+        let ty = k.cast(ty, Scalar::I64);
+        let bx = k.geo(Geometry::BlockIdx, Axis::X);
+        let bx = k.cast(bx, Scalar::I64);
+        let by = k.geo(Geometry::BlockIdx, Axis::Y);
+        let by = k.cast(by, Scalar::I64);
+        let t = k.i64(T);
+        let row = k.bin(BinaryOp::Mul, by, t);
+        let row = k.bin(BinaryOp::Add, row, ty);
+        let col = k.bin(BinaryOp::Mul, bx, t);
+        let col = k.bin(BinaryOp::Add, col, tx);
+        let n = k.len(p[0]);
+        let tiles = k.bin(BinaryOp::FloorDiv, n, t);
+        let acc = k.b.add_local("acc", Type::Scalar(Scalar::F32));
+        let z = k.float(Scalar::F32, 0.0);
+        k.b.push(Stmt::Store {
+            local: acc,
+            value: z,
+        });
+        for_range(&mut k.b, tiles, |b, m| {
+            // The loop body gets the builder through a `K` for the helpers,
+            // and gives it back at the end.
+            let mut k2 = K {
+                b: std::mem::replace(b, FunctionBuilder::new("", vec![], Type::None)),
+            };
+            let k = &mut k2;
+            let mt = k.bin(BinaryOp::Mul, m, t);
+            let ac = k.bin(BinaryOp::Add, mt, tx);
+            let x = k.load(p[0], &[row, ac]);
+            k.store(sa, &[ty, tx], x);
+            let br = k.bin(BinaryOp::Add, mt, ty);
+            let y = k.load(p[1], &[br, col]);
+            k.store(sb, &[ty, tx], y);
+            k.barrier();
+            let tt = k.i64(T);
+            for_range(&mut k.b, tt, |b, j| {
+                let x = b.emit(Op::ArrayLoad(sa, vec![ty, j]), Type::Scalar(Scalar::F32));
+                let y = b.emit(Op::ArrayLoad(sb, vec![j, tx]), Type::Scalar(Scalar::F32));
+                let xy = b.emit(Op::Binary(BinaryOp::Mul, x, y), Type::Scalar(Scalar::F32));
+                let a = b.emit(Op::LoadLocal(acc), Type::Scalar(Scalar::F32));
+                let a = b.emit(Op::Binary(BinaryOp::Add, a, xy), Type::Scalar(Scalar::F32));
+                b.push(Stmt::Store {
+                    local: acc,
+                    value: a,
+                });
+            });
+            k.barrier();
+            *b = std::mem::replace(&mut k.b, FunctionBuilder::new("", vec![], Type::None));
+        });
+        let a = k.b.emit(Op::LoadLocal(acc), Type::Scalar(Scalar::F32));
+        k.store(p[2], &[row, col], a);
+    });
+    let (_, report, _) = check(
+        &module(vec![f], vec![]),
+        &[
+            "bar.sync",
+            "ld.shared.f32",
+            "st.shared.f32",
+            "%tid.y",
+            "%ctaid.y",
+        ],
+    );
+    println!("matmul_tiled ptxas -v:\n{report}");
+}
