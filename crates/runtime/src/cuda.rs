@@ -6,12 +6,22 @@
 //! the calling thread before each driver call. Kernels are loaded from PTX
 //! with `cuModuleLoadDataEx` (the JIT's error log goes into the error) and
 //! cached per kernel and device; a launch passes one pointer per 64-bit slot.
+//!
+//! A kernel that raises records `k + 1` in its module's status word
+//! ([`STATUS_SYMBOL`]). Launches are asynchronous, so, as CUDA reports its own
+//! errors, the runtime reads the status words of the kernels launched since the
+//! last check at the next synchronisation (`synchronize`, `stream_synchronize`,
+//! `event_synchronize`, `copy_dtoh`), resets them, and returns
+//! [`RuntimeError::KernelRaised`] for the first that raised.
 
 use std::ffi::{c_void, CString};
 use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cudarc::driver::{result, sys, DriverError};
+
+use hypersonic_ir::Exception;
+use hypersonic_llvm::ptx::STATUS_SYMBOL;
 
 use crate::device::{
     Device, DeviceBuffer, DeviceId, DeviceInfo, DeviceKind, DeviceLimits, Event, EventInner,
@@ -109,6 +119,9 @@ const DRIVER_FUNCTIONS: &[&str] = &[
     "cuModuleLoadDataEx",
     "cuModuleGetFunction",
     "cuModuleUnload",
+    "cuModuleGetGlobal_v2",
+    "cuMemcpyDtoH_v2",
+    "cuMemcpyHtoD_v2",
     "cuFuncGetAttribute",
     "cuFuncSetAttribute",
     "cuLaunchKernel",
@@ -293,6 +306,46 @@ pub(crate) struct LoadedKernel {
     registers: u32,
     /// The dynamic shared memory the function has been opted in to.
     dynamic_shared_optin: Mutex<u64>,
+    /// The device address of the module's status word, when it has one.
+    status: Option<sys::CUdeviceptr>,
+    kernel: String,
+    exceptions: Vec<Exception>,
+}
+
+impl LoadedKernel {
+    /// Reads and clears the status word (waiting for the work queued before
+    /// on blocking streams); `Ok(0)` when nothing was raised.
+    fn take_status(&self) -> Result<u32> {
+        let Some(addr) = self.status else {
+            return Ok(0);
+        };
+        let mut status = 0u32;
+        // SAFETY: a 4-byte global of a loaded module; synchronous copies on the
+        // legacy default stream, into and from a local.
+        unsafe {
+            sys::cuMemcpyDtoH_v2((&mut status as *mut u32).cast(), addr, 4)
+                .result()
+                .call("cuMemcpyDtoH")?;
+            if status != 0 {
+                let zero = 0u32;
+                sys::cuMemcpyHtoD_v2(addr, (&zero as *const u32).cast(), 4)
+                    .result()
+                    .call("cuMemcpyHtoD")?;
+            }
+        }
+        Ok(status)
+    }
+
+    fn raised(&self, status: u32) -> RuntimeError {
+        RuntimeError::KernelRaised {
+            kernel: self.kernel.clone(),
+            status,
+            exception: (status as usize)
+                .checked_sub(1)
+                .and_then(|k| self.exceptions.get(k))
+                .cloned(),
+        }
+    }
 }
 
 // SAFETY: CUDA modules and functions may be used from any thread.
@@ -316,6 +369,8 @@ pub struct CudaDevice {
     dev: sys::CUdevice,
     /// The primary context, retained on first use (it costs device memory).
     ctx: OnceLock<std::result::Result<Arc<Ctx>, RuntimeError>>,
+    /// Kernels with a status word launched since the last check.
+    pending: Mutex<Vec<Arc<LoadedKernel>>>,
 }
 
 impl CudaDevice {
@@ -369,6 +424,7 @@ impl CudaDevice {
             },
             dev,
             ctx: OnceLock::new(),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -407,6 +463,20 @@ impl CudaDevice {
         }
     }
 
+    /// Reports the first exception raised by a kernel launched since the last
+    /// check (see the module documentation); the context is current.
+    fn check_raised(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut first = None;
+        for k in pending {
+            let status = k.take_status()?;
+            if status != 0 && first.is_none() {
+                first = Some(k.raised(status));
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
     fn sync_stream(raw: sys::CUstream) -> Result<()> {
         // SAFETY: a live stream of the current context, or the default stream.
         unsafe { result::stream::synchronize(raw) }.call("cuStreamSynchronize")
@@ -443,7 +513,18 @@ impl CudaDevice {
                     .call("cuFuncGetAttribute")
                     .map(|v| v.max(0) as u64)
             };
+            let status = match CString::new(STATUS_SYMBOL) {
+                // SAFETY: a module just loaded in the current context.
+                Ok(name) => match unsafe { result::module::get_global(module, name) } {
+                    Ok((addr, bytes)) if bytes >= 4 => Some(addr),
+                    _ => None, // a kernel that cannot raise has no status word
+                },
+                Err(_) => None,
+            };
             Ok(LoadedKernel {
+                status,
+                kernel: kernel.name().into(),
+                exceptions: kernel.exceptions().to_vec(),
                 ctx: ctx.clone(),
                 module,
                 function,
@@ -594,7 +675,8 @@ impl Device for CudaDevice {
         // SAFETY: the range is inside the buffer; we wait for the copy below.
         unsafe { result::memcpy_dtoh_async(dst, src.addr() + offset as u64, raw) }
             .call("cuMemcpyDtoHAsync")?;
-        Self::sync_stream(raw)
+        Self::sync_stream(raw)?;
+        self.check_raised()
     }
 
     fn copy_dtod(
@@ -719,7 +801,14 @@ impl Device for CudaDevice {
                 &mut params,
             )
         }
-        .call("cuLaunchKernel")
+        .call("cuLaunchKernel")?;
+        if loaded.status.is_some() {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if !pending.iter().any(|k| Arc::ptr_eq(k, &loaded)) {
+                pending.push(loaded);
+            }
+        }
+        Ok(())
     }
 
     fn synchronize(&self) -> Result<()> {
@@ -727,7 +816,8 @@ impl Device for CudaDevice {
             return Ok(()); // nothing was ever queued
         }
         self.ctx()?;
-        result::ctx::synchronize().call("cuCtxSynchronize")
+        result::ctx::synchronize().call("cuCtxSynchronize")?;
+        self.check_raised()
     }
 
     fn create_stream(&self) -> Result<Stream> {
@@ -743,7 +833,8 @@ impl Device for CudaDevice {
     fn stream_synchronize(&self, stream: &Stream) -> Result<()> {
         Stream::check(Some(stream), self.id())?;
         self.ctx()?;
-        Self::sync_stream(Self::stream_raw(Some(stream)))
+        Self::sync_stream(Self::stream_raw(Some(stream)))?;
+        self.check_raised()
     }
 
     fn create_event(&self) -> Result<Event> {
@@ -770,7 +861,8 @@ impl Device for CudaDevice {
         let raw = Self::event_raw(event)?;
         self.ctx()?;
         // SAFETY: a live event of this context.
-        unsafe { result::event::synchronize(raw) }.call("cuEventSynchronize")
+        unsafe { result::event::synchronize(raw) }.call("cuEventSynchronize")?;
+        self.check_raised()
     }
 
     fn event_query(&self, event: &Event) -> Result<bool> {

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hypersonic_ir::Exception;
 use hypersonic_llvm::ptx::Ptx;
 use hypersonic_runtime::{
     cuda_available, cuda_devices, cuda_driver_version, cuda_unavailable_reason, DeviceKind, Kernel,
@@ -52,6 +53,9 @@ const OTHERS: &[&str] = &[
     "cuPointerGetAttribute",
     "cuModuleLoadDataEx",
     "cuModuleGetFunction",
+    "cuModuleGetGlobal_v2",
+    "cuMemcpyDtoH_v2",
+    "cuMemcpyHtoD_v2",
     "cuModuleUnload",
     "cuFuncGetAttribute",
     "cuFuncSetAttribute",
@@ -335,6 +339,73 @@ fn fake_gpu() {
         }
         e => panic!("unexpected {e:?}"),
     }
+    // A kernel that raises: reported at the next synchronisation, once.
+    let raising = Kernel::from_images(
+        "vadd",
+        9,
+        vec![Exception {
+            class: "ValueError".into(),
+            message: "NaN input".into(),
+        }],
+        None,
+        Some(Ptx {
+            text: format!("{VADD}\n// .global .u32 __hypersonic_status;\n"),
+            entry_name: "vadd".into(),
+            param_slots: 9,
+        }),
+    );
+    unsafe {
+        dev.launch(
+            &raising,
+            &LaunchConfig::linear(4, 256),
+            args.as_slice(),
+            None,
+        )
+    }
+    .unwrap();
+    dev.synchronize().unwrap(); // no NaN: nothing raised
+    dev.copy_htod(&da, 8 * 10, &f64::NAN.to_le_bytes(), None)
+        .unwrap();
+    unsafe {
+        dev.launch(
+            &raising,
+            &LaunchConfig::linear(4, 256),
+            args.as_slice(),
+            None,
+        )
+    }
+    .unwrap();
+    let err = dev.synchronize().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kernel `vadd` raised ValueError: NaN input"
+    );
+    assert!(matches!(err, RuntimeError::KernelRaised { status: 1, .. }));
+    dev.synchronize().unwrap(); // reported once, and the status word was reset
+    unsafe {
+        dev.launch(
+            &raising,
+            &LaunchConfig::linear(4, 256),
+            args.as_slice(),
+            None,
+        )
+    }
+    .unwrap();
+    let mut one = [0u8; 8];
+    let err = dev.copy_dtoh(&mut one, &dc, 0, None).unwrap_err();
+    assert!(matches!(err, RuntimeError::KernelRaised { .. }), "{err}");
+    // The kernel without a status word ignores NaN.
+    unsafe {
+        dev.launch(
+            &kernel,
+            &LaunchConfig::linear(4, 256),
+            args.as_slice(),
+            None,
+        )
+    }
+    .unwrap();
+    dev.synchronize().unwrap();
+
     // Unrecorded events.
     let never = dev.create_event().unwrap();
     let err = dev.event_elapsed_ms(&never, &end).unwrap_err();
