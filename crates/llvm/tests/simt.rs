@@ -321,3 +321,676 @@ fn block_tree_reduction() {
         }
     }
 }
+
+/// Histogram: `hist[data[i]] += 1` (int64, global), `fhist[data[i]] += w[i]`
+/// (float64, global), and a per-block int32 histogram in shared memory merged
+/// into `shist` with atomics.
+fn histogram(nbins: i64) -> Function {
+    let ti = a1(Scalar::I64);
+    let tf = a1(Scalar::F64);
+    let t32 = a1(Scalar::I32);
+    let mut k = K::new(
+        "histogram",
+        vec![ti.clone(), tf.clone(), ti.clone(), tf.clone(), t32.clone()],
+    );
+    let data = k.param(0, ti.clone());
+    let w = k.param(1, tf.clone());
+    let hist = k.param(2, ti);
+    let fhist = k.param(3, tf);
+    let shist = k.param(4, t32);
+    let sh = k.shared(Scalar::I32, &[nbins], false);
+    let tid = k.tid();
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let bd = k.cast(bd, Type::I64);
+    let nb = k.i64c(nbins);
+    // for j in range(tid, nbins, blockDim.x): sh[j] = 0
+    let j = k.local("j", Type::I64);
+    k.set(j, tid);
+    k.while_(
+        |k| {
+            let jv = k.get(j);
+            k.cmp(CmpOp::Lt, jv, nb)
+        },
+        |k| {
+            let jv = k.get(j);
+            let z = k.i32c(0);
+            k.store(sh, &[jv], z);
+            let n = k.bin(BinaryOp::Add, jv, bd);
+            k.set(j, n);
+        },
+    );
+    k.barrier();
+    let i = k.grid1();
+    let n = k.dim(data, 0);
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    k.if_(inb, |k| {
+        let bin = k.load(data, &[i]);
+        let one = k.i64c(1);
+        k.emit(
+            Op::Atomic {
+                op: AtomicOp::Add,
+                array: hist,
+                indices: vec![bin],
+                value: one,
+            },
+            Type::I64,
+        );
+        let x = k.load(w, &[i]);
+        k.emit(
+            Op::Atomic {
+                op: AtomicOp::Add,
+                array: fhist,
+                indices: vec![bin],
+                value: x,
+            },
+            Type::F64,
+        );
+        let one = k.i32c(1);
+        k.emit(
+            Op::Atomic {
+                op: AtomicOp::Add,
+                array: sh,
+                indices: vec![bin],
+                value: one,
+            },
+            I32,
+        );
+    });
+    k.barrier();
+    k.set(j, tid);
+    k.while_(
+        |k| {
+            let jv = k.get(j);
+            k.cmp(CmpOp::Lt, jv, nb)
+        },
+        |k| {
+            let jv = k.get(j);
+            let c = k.load(sh, &[jv]);
+            k.emit(
+                Op::Atomic {
+                    op: AtomicOp::Add,
+                    array: shist,
+                    indices: vec![jv],
+                    value: c,
+                },
+                I32,
+            );
+            let n = k.bin(BinaryOp::Add, jv, bd);
+            k.set(j, n);
+        },
+    );
+    k.finish()
+}
+
+fn check_histogram(parallel: Option<usize>) {
+    let nbins = 37usize;
+    let km = compile(vec![histogram(nbins as i64)], vec![]);
+    let mut r = Rng(99);
+    let n = 20000usize;
+    let data: Vec<i64> = (0..n).map(|_| r.below(nbins as u64) as i64).collect();
+    // Weights that add exactly in any order: multiples of 1/8.
+    let w: Vec<f64> = (0..n).map(|_| r.below(64) as f64 / 8.0).collect();
+    let hist = vec![0i64; nbins];
+    let fhist = vec![0f64; nbins];
+    let shist = vec![0i32; nbins];
+    let mut args = arr_slots(&data, &[n as i64]);
+    args.extend(arr_slots(&w, &[n as i64]));
+    args.extend(arr_slots(&hist, &[nbins as i64]));
+    args.extend(arr_slots(&fhist, &[nbins as i64]));
+    args.extend(arr_slots(&shist, &[nbins as i64]));
+    let tpb = 128u32;
+    let grid = [(n as u32).div_ceil(tpb), 1, 1];
+    let st = match parallel {
+        None => launch(&km, &args, grid, [tpb, 1, 1], 0),
+        Some(workers) => launch_parallel(&km, &args, grid, [tpb, 1, 1], workers),
+    };
+    assert_eq!(st, 0);
+    let mut want = vec![0i64; nbins];
+    let mut fwant = vec![0f64; nbins];
+    for i in 0..n {
+        want[data[i] as usize] += 1;
+        fwant[data[i] as usize] += w[i];
+    }
+    assert_eq!(hist, want);
+    assert_eq!(fhist, fwant);
+    assert_eq!(shist.iter().map(|&x| x as i64).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn histogram_atomics() {
+    check_histogram(None);
+}
+
+#[test]
+fn histogram_atomics_on_several_os_threads() {
+    for _ in 0..3 {
+        check_histogram(Some(4));
+    }
+}
+
+/// Warp sum with `shfl_down_sync` in a uniform loop, and an inclusive scan with
+/// `shfl_up_sync`: `red[warp] = sum`, `scan[i] = prefix sum in the warp`.
+fn warp_kernels() -> Function {
+    let ti = a1(Scalar::I64);
+    let mut k = K::new("warp", vec![ti.clone(), ti.clone(), ti.clone()]);
+    let a = k.param(0, ti.clone());
+    let red = k.param(1, ti.clone());
+    let scan = k.param(2, ti);
+    let i = k.grid1();
+    let x0 = k.load(a, &[i]);
+    let v = k.local("v", Type::I64);
+    k.set(v, x0);
+    let off = k.local("off", I32);
+    let sixteen = k.i32c(16);
+    k.set(off, sixteen);
+    k.while_(
+        |k| {
+            let o = k.get(off);
+            let z = k.i32c(0);
+            k.cmp(CmpOp::Gt, o, z)
+        },
+        |k| {
+            let o = k.get(off);
+            let vv = k.get(v);
+            let y = k.shfl(Shuffle::Down, vv, o, 32);
+            let s = k.bin(BinaryOp::Add, vv, y);
+            k.set(v, s);
+            let two = k.i32c(2);
+            let h = k.bin(BinaryOp::FloorDiv, o, two);
+            k.set(off, h);
+        },
+    );
+    let lane = k.emit(Op::LaneId, I32);
+    let z = k.i32c(0);
+    let is0 = k.cmp(CmpOp::Eq, lane, z);
+    k.if_(is0, |k| {
+        let vv = k.get(v);
+        let s32 = k.i64c(32);
+        let wi = k.bin(BinaryOp::FloorDiv, i, s32);
+        k.store(red, &[wi], vv);
+    });
+    // Inclusive scan, unrolled over d = 1, 2, 4, 8, 16.
+    k.set(v, x0);
+    for d in [1i64, 2, 4, 8, 16] {
+        let dv = k.i32c(d);
+        let vv = k.get(v);
+        let y = k.shfl(Shuffle::Up, vv, dv, 32);
+        let ge = k.cmp(CmpOp::Ge, lane, dv);
+        k.if_(ge, |k| {
+            let s = k.bin(BinaryOp::Add, vv, y);
+            k.set(v, s);
+        });
+    }
+    let vv = k.get(v);
+    k.store(scan, &[i], vv);
+    k.finish()
+}
+
+#[test]
+fn warp_shuffle_reduction_and_scan() {
+    let km = compile(vec![warp_kernels()], vec![]);
+    let mut r = Rng(5);
+    let n = 512usize;
+    let a: Vec<i64> = (0..n).map(|_| r.below(1000) as i64 - 500).collect();
+    let red = vec![0i64; n / 32];
+    let scan = vec![0i64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&red, &[(n / 32) as i64]));
+    args.extend(arr_slots(&scan, &[n as i64]));
+    assert_eq!(launch(&km, &args, [4, 1, 1], [128, 1, 1], 0), 0);
+    for w in 0..n / 32 {
+        let lanes = &a[w * 32..w * 32 + 32];
+        assert_eq!(red[w], lanes.iter().sum::<i64>(), "warp {w}");
+        let mut s = 0;
+        for l in 0..32 {
+            s += lanes[l];
+            assert_eq!(scan[w * 32 + l], s, "scan warp {w} lane {l}");
+        }
+    }
+}
+
+/// Shuffles with a width, xor and idx; a partial last warp; shuffles inside a
+/// thread-dependent `if` that whole warps take.
+fn shuffle_variants() -> Function {
+    let ti = a1(Scalar::I32);
+    let mut k = K::new(
+        "shuffles",
+        vec![ti.clone(), ti.clone(), ti.clone(), ti.clone()],
+    );
+    let a = k.param(0, ti.clone());
+    let o1 = k.param(1, ti.clone());
+    let o2 = k.param(2, ti.clone());
+    let o3 = k.param(3, ti);
+    let i = k.tid();
+    let x = k.load(a, &[i]);
+    let three = k.i32c(3);
+    let y = k.shfl(Shuffle::Xor, x, three, 8);
+    k.store(o1, &[i], y);
+    let five = k.i32c(5);
+    let z = k.shfl(Shuffle::Idx, x, five, 16);
+    let two = k.i32c(2);
+    let z2 = k.shfl(Shuffle::Down, z, two, 4);
+    k.store(o2, &[i], z2);
+    // Whole warps 0 and 2 take the branch.
+    let w = k.i64c(32);
+    let wi = k.bin(BinaryOp::FloorDiv, i, w);
+    let two64 = k.i64c(2);
+    let par = k.bin(BinaryOp::Mod, wi, two64);
+    let zero = k.i64c(0);
+    let even = k.cmp(CmpOp::Eq, par, zero);
+    k.if_else(
+        even,
+        |k| {
+            let one = k.i32c(1);
+            let s = k.shfl(Shuffle::Up, x, one, 32);
+            let s = k.bin(BinaryOp::Add, s, x);
+            k.store(o3, &[i], s);
+        },
+        |k| {
+            let m = k.i32c(-1);
+            k.store(o3, &[i], m);
+        },
+    );
+    k.finish()
+}
+
+#[test]
+fn shuffle_width_xor_idx_partial_warp_and_divergent_if() {
+    let km = compile(vec![shuffle_variants()], vec![]);
+    let n = 100usize; // 3 full warps and one of 4 lanes
+    let a: Vec<i32> = (0..n as i32).map(|x| x * 7 + 1).collect();
+    let o1 = vec![0i32; n];
+    let o2 = vec![0i32; n];
+    let o3 = vec![0i32; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    for o in [&o1, &o2, &o3] {
+        args.extend(arr_slots(o, &[n as i64]));
+    }
+    assert_eq!(launch(&km, &args, [1, 1, 1], [n as u32, 1, 1], 0), 0);
+    let exists = |t: usize| t < n;
+    for t in 0..n {
+        let lane = t % 32;
+        let base = t - lane;
+        // xor 3 within groups of 8
+        let src = lane ^ 3;
+        let want = if src < (lane & !7) + 8 && exists(base + src) {
+            a[base + src]
+        } else {
+            a[t]
+        };
+        assert_eq!(o1[t], want, "xor at {t}");
+        // idx 5 within groups of 16, then down 2 within groups of 4
+        let z = |t: usize| {
+            let lane = t % 32;
+            let s = (lane & !15) + 5;
+            if exists(t - lane + s) {
+                a[t - lane + s]
+            } else {
+                a[t]
+            }
+        };
+        let want = if (lane & 3) + 2 < 4 && exists(t + 2) {
+            z(t + 2)
+        } else {
+            z(t)
+        };
+        assert_eq!(o2[t], want, "idx/down at {t}");
+        let want = if (t / 32) % 2 == 0 {
+            a[t] + if lane >= 1 { a[t - 1] } else { a[t] }
+        } else {
+            -1
+        };
+        assert_eq!(o3[t], want, "up in if at {t}");
+    }
+}
+
+/// ballot/all/any over `a[i] > 0`, and syncthreads_count/and/or.
+fn votes() -> Function {
+    let ti = a1(Scalar::I64);
+    let tu = a1(Scalar::U32);
+    let tb = a1(Scalar::I32);
+    let mut k = K::new(
+        "votes",
+        vec![ti.clone(), tu.clone(), tb.clone(), tb.clone()],
+    );
+    let a = k.param(0, ti);
+    let ob = k.param(1, tu);
+    let oa = k.param(2, tb.clone());
+    let oc = k.param(3, tb);
+    let i = k.grid1();
+    let tid = k.tid();
+    let x = k.load(a, &[i]);
+    let z = k.i64c(0);
+    let p = k.cmp(CmpOp::Gt, x, z);
+    let bal = k.vote(Vote::Ballot, u32::MAX, p);
+    k.store(ob, &[i], bal);
+    let all = k.vote(Vote::All, 0x0000_ffff, p);
+    let any = k.vote(Vote::Any, u32::MAX, p);
+    let all = k.cast(all, I32);
+    let any = k.cast(any, I32);
+    let two = k.i32c(2);
+    let any2 = k.bin(BinaryOp::Mul, any, two);
+    let s = k.bin(BinaryOp::Add, all, any2);
+    k.store(oa, &[i], s);
+    let cnt = k.emit(Op::BarrierReduce(BarrierReduce::Count, p), I32);
+    let and = k.emit(Op::BarrierReduce(BarrierReduce::And, p), I32);
+    let or = k.emit(Op::BarrierReduce(BarrierReduce::Or, p), I32);
+    let is0 = k.cmp(CmpOp::Eq, tid, z);
+    k.if_(is0, |k| {
+        let b = k.geom(Geometry::BlockIdx, Axis::X);
+        let b = k.cast(b, Type::I64);
+        let three = k.i64c(3);
+        let b3 = k.bin(BinaryOp::Mul, b, three);
+        k.store(oc, &[b3], cnt);
+        let one = k.i64c(1);
+        let b31 = k.bin(BinaryOp::Add, b3, one);
+        k.store(oc, &[b31], and);
+        let two = k.i64c(2);
+        let b32 = k.bin(BinaryOp::Add, b3, two);
+        k.store(oc, &[b32], or);
+    });
+    k.finish()
+}
+
+#[test]
+fn ballot_all_any_and_syncthreads_count() {
+    let km = compile(vec![votes()], vec![]);
+    let mut r = Rng(3);
+    let tpb = 96usize;
+    let nb = 4usize;
+    let n = tpb * nb;
+    let mut a: Vec<i64> = (0..n).map(|_| r.below(3) as i64 - 1).collect();
+    // Block 1: all positive; block 2: none.
+    a[tpb..2 * tpb].iter_mut().for_each(|x| *x = 5);
+    a[2 * tpb..3 * tpb].iter_mut().for_each(|x| *x = -5);
+    let ob = vec![0u32; n];
+    let oa = vec![0i32; n];
+    let oc = vec![0i32; 3 * nb];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&ob, &[n as i64]));
+    args.extend(arr_slots(&oa, &[n as i64]));
+    args.extend(arr_slots(&oc, &[3 * nb as i64]));
+    assert_eq!(
+        launch(&km, &args, [nb as u32, 1, 1], [tpb as u32, 1, 1], 0),
+        0
+    );
+    for t in 0..n {
+        let base = t - t % 32;
+        let mut bal = 0u32;
+        for l in 0..32 {
+            if a[base + l] > 0 {
+                bal |= 1 << l;
+            }
+        }
+        assert_eq!(ob[t], bal, "ballot at {t}");
+        let all = (bal & 0xffff) == 0xffff;
+        let any = bal != 0;
+        assert_eq!(oa[t], all as i32 + 2 * any as i32, "all/any at {t}");
+    }
+    for b in 0..nb {
+        let c = a[b * tpb..(b + 1) * tpb].iter().filter(|&&x| x > 0).count() as i32;
+        assert_eq!(oc[3 * b], c, "count of block {b}");
+        assert_eq!(oc[3 * b + 1], (c == tpb as i32) as i32, "and of block {b}");
+        assert_eq!(oc[3 * b + 2], (c > 0) as i32, "or of block {b}");
+    }
+}
+
+/// Dynamic shared memory: each block reverses its slice through shared memory.
+fn reverse_dynamic() -> Function {
+    let t = a1(Scalar::F32);
+    let mut k = K::new("reverse", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let sh = k.shared(Scalar::F32, &[0], true);
+    let tid = k.tid();
+    let i = k.grid1();
+    let x = k.load(a, &[i]);
+    k.store(sh, &[tid], x);
+    k.barrier();
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let bd = k.cast(bd, Type::I64);
+    let one = k.i64c(1);
+    let j = k.bin(BinaryOp::Sub, bd, one);
+    let j = k.bin(BinaryOp::Sub, j, tid);
+    // Read the length of the dynamic array too: out = sh[j] + len.
+    let len = k.dim(sh, 0);
+    let lenf = k.cast(len, F32);
+    let y = k.load(sh, &[j]);
+    let y = k.bin(BinaryOp::Add, y, lenf);
+    k.store(out, &[i], y);
+    k.finish()
+}
+
+#[test]
+fn dynamic_shared_memory() {
+    let km = compile(vec![reverse_dynamic()], vec![]);
+    let tpb = 64usize;
+    let n = tpb * 3;
+    let a: Vec<f32> = (0..n).map(|x| x as f32 * 0.5).collect();
+    let out = vec![0f32; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(
+        launch(&km, &args, [3, 1, 1], [tpb as u32, 1, 1], (tpb * 4) as u64),
+        0
+    );
+    for i in 0..n {
+        let b = i / tpb;
+        let t = i % tpb;
+        assert_eq!(out[i], a[b * tpb + tpb - 1 - t] + tpb as f32, "at {i}");
+    }
+}
+
+/// A local array filled before a barrier and read after it, and a device
+/// function call: `out[i] = f(sum(loc), a[i])` with `f(x, y) = x * y + 1`.
+fn local_and_call() -> (Function, Function) {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("local_call", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let i = k.grid1();
+    let x = k.load(a, &[i]);
+    let loc = k.local_array(Scalar::F64, &[4]);
+    for j in 0..4 {
+        let jv = k.i64c(j);
+        let jf = k.f64c(j as f64);
+        let y = k.bin(BinaryOp::Mul, x, jf);
+        k.store(loc, &[jv], y);
+    }
+    k.barrier();
+    let s = k.local("s", Type::F64);
+    let z = k.f64c(0.0);
+    k.set(s, z);
+    let zero = k.i64c(0);
+    let four = k.i64c(4);
+    k.range(zero, four, |k, j| {
+        let y = k.load(loc, &[j]);
+        let sv = k.get(s);
+        let sv = k.bin(BinaryOp::Add, sv, y);
+        k.set(s, sv);
+    });
+    let sv = k.get(s);
+    let r = k.emit(Op::Call(FuncId(1), vec![sv, x]), Type::F64);
+    k.store(out, &[i], r);
+    let kernel = k.finish();
+    let mut f = K::func("f", vec![Type::F64, Type::F64], Type::F64);
+    let p = f.param(0, Type::F64);
+    let q = f.param(1, Type::F64);
+    let m = f.bin(BinaryOp::Mul, p, q);
+    let one = f.f64c(1.0);
+    let r = f.bin(BinaryOp::Add, m, one);
+    f.b.push(Stmt::Return { value: Some(r) });
+    (kernel, f.b.finish())
+}
+
+#[test]
+fn local_array_across_a_barrier_and_device_function() {
+    let (kf, ff) = local_and_call();
+    let km = compile(vec![kf, ff], vec![]);
+    assert!(km.scratch_bytes_per_thread() >= 32);
+    let mut r = Rng(17);
+    let n = 256usize;
+    let a = rand_vec(&mut r, n);
+    let out = vec![0f64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [4, 1, 1], [64, 1, 1], 0), 0);
+    for i in 0..n {
+        let x = a[i];
+        let s = x * 0.0 + x * 1.0 + x * 2.0 + x * 3.0;
+        assert_eq!(out[i], s * x + 1.0, "at {i}");
+    }
+}
+
+/// Grid-stride loop: `for i in range(cuda.grid(1), n, cuda.gridsize(1))`.
+fn grid_stride() -> Function {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("grid_stride", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let start = k.grid1();
+    let gd = k.geom(Geometry::GridDim, Axis::X);
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let stride = k.bin(BinaryOp::Mul, gd, bd);
+    let stride = k.cast(stride, Type::I64);
+    let n = k.dim(a, 0);
+    let i = k.local("i", Type::I64);
+    k.set(i, start);
+    k.while_(
+        |k| {
+            let iv = k.get(i);
+            k.cmp(CmpOp::Lt, iv, n)
+        },
+        |k| {
+            let iv = k.get(i);
+            let x = k.load(a, &[iv]);
+            let two = k.f64c(2.0);
+            let y = k.bin(BinaryOp::Mul, x, two);
+            k.store(out, &[iv], y);
+            let nx = k.bin(BinaryOp::Add, iv, stride);
+            k.set(i, nx);
+        },
+    );
+    k.finish()
+}
+
+#[test]
+fn grid_stride_loop() {
+    let km = compile(vec![grid_stride()], vec![]);
+    let mut r = Rng(23);
+    let n = 10_000usize;
+    let a = rand_vec(&mut r, n);
+    let out = vec![0f64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [7, 1, 1], [96, 1, 1], 0), 0);
+    for i in 0..n {
+        assert_eq!(out[i], a[i] * 2.0);
+    }
+}
+
+/// `if a[i] < 0: raise ValueError`, after a barrier; stores before it.
+fn raising() -> Function {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("raising", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let i = k.grid1();
+    let x = k.load(a, &[i]);
+    k.store(out, &[i], x);
+    k.barrier();
+    let z = k.f64c(0.0);
+    let neg = k.cmp(CmpOp::Lt, x, z);
+    k.if_(neg, |k| {
+        k.b.push(Stmt::Raise {
+            exc: ExcId(0),
+            loc: Loc::default(),
+        })
+    });
+    k.finish()
+}
+
+#[test]
+fn kernel_that_raises() {
+    let km = compile(
+        vec![raising()],
+        vec![Exception {
+            class: "ValueError".into(),
+            message: "negative".into(),
+        }],
+    );
+    let n = 128usize;
+    let mut a: Vec<f64> = (0..n).map(|x| x as f64).collect();
+    let out = vec![0f64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [2, 1, 1], [64, 1, 1], 0), 0);
+    a[100] = -1.0;
+    assert_eq!(launch(&km, &args, [2, 1, 1], [64, 1, 1], 0), 1);
+}
+
+/// `if i >= n: return` before a barrier: exited threads do not hold the block.
+fn early_return() -> Function {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("early_return", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let sh = k.shared(Scalar::F64, &[64], false);
+    let tid = k.tid();
+    let i = k.grid1();
+    let n = k.dim(a, 0);
+    let ge = k.cmp(CmpOp::Ge, i, n);
+    k.if_(ge, |k| k.b.push(Stmt::Return { value: None }));
+    let x = k.load(a, &[i]);
+    k.store(sh, &[tid], x);
+    k.barrier();
+    // out[i] = sh[tid] + sh[tid ^ 1] when the neighbour exists
+    let one = k.i64c(1);
+    let nb = k.bin(BinaryOp::BitXor, tid, one);
+    let bi = k.geom(Geometry::BlockIdx, Axis::X);
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let base = k.bin(BinaryOp::Mul, bi, bd);
+    let base = k.cast(base, Type::I64);
+    let gi = k.bin(BinaryOp::Add, base, nb);
+    let ok = k.cmp(CmpOp::Lt, gi, n);
+    let y = k.load(sh, &[tid]);
+    k.if_else(
+        ok,
+        |k| {
+            let w = k.load(sh, &[nb]);
+            let s = k.bin(BinaryOp::Add, y, w);
+            k.store(out, &[i], s);
+        },
+        |k| k.store(out, &[i], y),
+    );
+    k.finish()
+}
+
+#[test]
+fn early_return_before_a_barrier() {
+    let km = compile(vec![early_return()], vec![]);
+    let n = 101usize;
+    let a: Vec<f64> = (0..n).map(|x| x as f64).collect();
+    let out = vec![0f64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [2, 1, 1], [64, 1, 1], 0), 0);
+    for i in 0..n {
+        let nb = i ^ 1;
+        let want = if nb < n { a[i] + a[nb] } else { a[i] };
+        assert_eq!(out[i], want, "at {i}");
+    }
+}
+
+#[test]
+fn barrier_under_thread_dependent_condition_is_an_error() {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("bad", vec![t.clone()]);
+    let _a = k.param(0, t);
+    let tid = k.tid();
+    let z = k.i64c(16);
+    let lt = k.cmp(CmpOp::Lt, tid, z);
+    k.if_(lt, |k| k.barrier());
+    let err = try_compile(vec![k.finish()]).err().expect("an error");
+    assert!(err.to_string().contains("syncthreads"), "{err}");
+}
