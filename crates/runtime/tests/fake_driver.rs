@@ -7,6 +7,8 @@
 //! without a GPU. The fake libraries are built with the system C compiler;
 //! each case runs in a child process, since the driver is found once per process.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -339,6 +341,26 @@ fn fake_gpu() {
         }
         e => panic!("unexpected {e:?}"),
     }
+    // A kernel compiled from IR by the runtime (PTX for the device's sm_80):
+    // its slots reach the driver as the hand-written kernel's do.
+    let from_ir = Kernel::new(common::vadd_module("vadd"));
+    dev.prepare(&from_ir).unwrap();
+    dev.memset(&dc, 0, n * 8, 0, None).unwrap();
+    unsafe {
+        dev.launch(
+            &from_ir,
+            &LaunchConfig::linear(8, 128),
+            args.as_slice(),
+            None,
+        )
+    }
+    .unwrap();
+    let mut out = vec![0u8; n * 8];
+    dev.copy_dtoh(&mut out, &dc, 0, None).unwrap();
+    for (i, c) in out.chunks_exact(8).enumerate() {
+        assert_eq!(f64::from_le_bytes(c.try_into().unwrap()), a[i] + b[i]);
+    }
+
     // A kernel that raises: reported at the next synchronisation, once.
     let raising = Kernel::from_images(
         "vadd",
