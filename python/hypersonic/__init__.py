@@ -7,7 +7,7 @@ import atexit as _atexit
 
 from . import _core
 from .decorators import jit, njit
-from .errors import InternalCompilerError, TypingError, UnsupportedError
+from .errors import CudaError, InternalCompilerError, LaunchError, TypingError, UnsupportedError
 from .types import (
     Array, Signature, Tuple, UniTuple, typeof,
     boolean, bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64, intp, uintp,

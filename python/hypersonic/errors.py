@@ -13,3 +13,13 @@ class UnsupportedError(TypingError):
 
 class InternalCompilerError(RuntimeError):
     """A bug in Hypersonic. Please report it with the function that caused it."""
+
+
+class LaunchError(ValueError):
+    """A kernel launch that cannot run: a bad grid or block shape, too much
+    shared memory, arguments that do not fit. The message names the numbers
+    and the limit."""
+
+
+class CudaError(RuntimeError):
+    """A CUDA driver call failed; the message names the call and the driver's error."""

@@ -32,6 +32,16 @@ impl<'py> PyEnvironment<'py> {
 }
 
 impl Environment for PyEnvironment<'_> {
+    fn array_bytes(&self, data: u64, nbytes: usize) -> Option<Vec<u8>> {
+        if self.keepalive.borrow().is_empty() || data == 0 {
+            return None;
+        }
+        // SAFETY: the front end only asks for the span of a global NumPy array
+        // that `resolve` returned; that array is held in `keepalive` (and by the
+        // function's globals), so its buffer is alive and at least this long.
+        Some(unsafe { std::slice::from_raw_parts(data as *const u8, nbytes) }.to_vec())
+    }
+
     fn resolve(&self, func: &SourceFunction, name: &str) -> Option<Global> {
         match self.describe(func, name) {
             Ok(g) => g,

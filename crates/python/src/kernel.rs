@@ -2,10 +2,13 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hypersonic_frontend::FunctionKind;
 use hypersonic_ir::{Module, Type};
 use hypersonic_llvm::ptx::{compile_ptx as ptx_of, find_libdevice, PtxOptions};
+use hypersonic_llvm::HostOptions;
+use hypersonic_runtime::Kernel;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -17,7 +20,9 @@ use crate::specialization::type_text;
 /// compiles its own code from it when it first launches it.
 #[pyclass(frozen, module = "hypersonic._core")]
 pub struct CompiledKernel {
-    pub module: Module,
+    pub module: Arc<Module>,
+    /// The runtime's kernel: compiles and caches each device's code on first launch.
+    pub runtime: Arc<Kernel>,
     pub params: Vec<Type>,
     pub fastmath: bool,
     pub exceptions: Vec<(Py<PyAny>, String)>,
@@ -95,11 +100,26 @@ pub fn compile_kernel(
         &flags,
         FunctionKind::Kernel,
     )?;
+    let fastmath = flags.get("fastmath")?;
+    let module = Arc::new(out.compiled.module);
+    let runtime = Kernel::with_options(
+        module.clone(),
+        HostOptions {
+            opt_level: 3,
+            fastmath,
+        },
+        PtxOptions {
+            fastmath,
+            libdevice: find_libdevice(&python_search_path(py)),
+            ..PtxOptions::default()
+        },
+    );
     Ok(CompiledKernel {
-        exceptions: exception_classes(py, &out.compiled.module)?,
-        module: out.compiled.module,
+        exceptions: exception_classes(py, &module)?,
+        runtime: Arc::new(runtime),
+        module,
         params: out.params,
-        fastmath: flags.get("fastmath")?,
+        fastmath,
         annotated_source: out.compiled.annotated_source,
         ir_text: out.ir_text,
         _keepalive: out.keepalive,

@@ -1,6 +1,7 @@
 //! `hypersonic._core`: the compiler and the call path, for the Python package in
 //! `python/hypersonic/`.
 
+mod devices;
 mod dispatcher;
 mod environment;
 mod errors;
@@ -26,6 +27,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<kernel::CompiledKernel>()?;
     m.add_function(wrap_pyfunction!(kernel::compile_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(kernel::compile_ptx, m)?)?;
+    m.add_class::<devices::PyDevice>()?;
+    m.add_class::<devices::PyDeviceBuffer>()?;
+    m.add_class::<devices::PyStream>()?;
+    m.add_class::<devices::PyEvent>()?;
+    m.add_function(wrap_pyfunction!(devices::devices, m)?)?;
+    m.add_function(wrap_pyfunction!(devices::cuda_unavailable_reason, m)?)?;
+    m.add_function(wrap_pyfunction!(devices::launch, m)?)?;
     m.add_function(wrap_pyfunction!(wait_for_background_compiles, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     hypersonic_llvm::warm_up_in_background();

@@ -75,6 +75,21 @@ pub fn array_view(py: Python<'_>, obj: &Bound<'_, PyAny>) -> Option<ArrayView> {
     }
 }
 
+/// The bytes of a C-contiguous `uint8` NumPy array: `(address, length, writeable)`.
+pub fn byte_array(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<(*mut u8, usize, bool)> {
+    let view = array_view(py, obj)
+        .filter(|v| v.dtype == Scalar::U8 && v.layout == Layout::C)
+        .ok_or_else(|| PyTypeError::new_err("expected a contiguous uint8 NumPy array"))?;
+    // SAFETY: `view.raw` is a live ndarray; `nd` bounds `dimensions`.
+    unsafe {
+        let len = (0..view.ndim)
+            .map(|k| *(*view.raw).dimensions.add(k) as usize)
+            .product();
+        let writeable = (*view.raw).flags & npyffi::NPY_ARRAY_WRITEABLE != 0;
+        Ok(((*view.raw).data as *mut u8, len, writeable))
+    }
+}
+
 impl ArrayView {
     fn push_slots(&self, out: &mut Slots) {
         // SAFETY: the array is alive for the duration of the call (the argument
@@ -126,6 +141,9 @@ pub fn pack(obj: &Bound<'_, PyAny>, ty: &Type, out: &mut Slots) -> PyResult<()> 
             layout,
             ..
         } => {
+            if let Ok(t) = obj.cast::<PyTuple>() {
+                return pack_device_array(t, *ndim as usize, ty, out);
+            }
             let view = array_view(py, obj).ok_or_else(|| mismatch(obj, ty))?;
             let layout_ok = match layout {
                 Layout::A => true,
@@ -151,6 +169,25 @@ pub fn pack(obj: &Bound<'_, PyAny>, ty: &Type, out: &mut Slots) -> PyResult<()> 
             Ok(())
         }
     }
+}
+
+/// An array in device memory, given as `(address, shape, strides)` by the
+/// Python side (which checked its dtype and layout against the kernel's types).
+fn pack_device_array(
+    t: &Bound<'_, PyTuple>,
+    ndim: usize,
+    ty: &Type,
+    out: &mut Slots,
+) -> PyResult<()> {
+    let (address, shape, strides): (u64, Vec<i64>, Vec<i64>) =
+        t.extract().map_err(|_| mismatch(t.as_any(), ty))?;
+    if shape.len() != ndim || strides.len() != ndim {
+        return Err(mismatch(t.as_any(), ty));
+    }
+    out.push(address);
+    out.extend(shape.iter().map(|&n| n as u64));
+    out.extend(strides.iter().map(|&s| s as u64));
+    Ok(())
 }
 
 fn pack_scalar(obj: &Bound<'_, PyAny>, s: Scalar, out: &mut Slots) -> PyResult<()> {

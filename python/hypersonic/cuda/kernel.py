@@ -201,11 +201,11 @@ class Kernel:
             return self._specs[tuple(signature)].ptx(cc)
         return {args: ck.ptx(cc) for args, ck in self._specs.items()}
 
-    def inspect_llvm(self, signature=None):
-        """LLVM IR of the CPU version of each specialization."""
+    def inspect_ir(self, signature=None):
+        """Hypersonic's typed IR of each specialization, by argument types."""
         if signature is not None:
-            return self._specs[tuple(signature)].llvm_ir()
-        return {args: ck.llvm_ir() for args, ck in self._specs.items()}
+            return self._specs[tuple(signature)].ir
+        return {args: ck.ir for args, ck in self._specs.items()}
 
     # -- launching -----------------------------------------------------------------
 
