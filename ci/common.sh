@@ -31,9 +31,8 @@ APT_PACKAGES=(
     llvm-19-dev libpolly-19-dev libzstd-dev libz3-dev libxml2-dev libffi-dev zlib1g-dev
     spirv-tools mesa-vulkan-drivers libvulkan1
 )
-PIP_PACKAGES=(maturin numpy pytest numba hypothesis)
-# Needed by a later issue (ptxas, libdevice); a failure to fetch it is not fatal here.
-PIP_OPTIONAL_PACKAGES=(nvidia-cuda-nvcc-cu12)
+# nvidia-cuda-nvcc-cu12 carries ptxas (which checks every PTX test) and libdevice.
+PIP_PACKAGES=(maturin numpy pytest numba hypothesis nvidia-cuda-nvcc-cu12)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -103,13 +102,6 @@ install_python_env() {
         "$PY" -m pip install -q $missing </dev/null
     else
         echo "pip packages present: ${PIP_PACKAGES[*]}"
-    fi
-    missing="$(missing_pip_packages "${PIP_OPTIONAL_PACKAGES[@]}")"
-    if [ -n "$missing" ]; then
-        echo "pip installing (optional): $(echo $missing)"
-        # shellcheck disable=SC2086
-        "$PY" -m pip install -q $missing </dev/null \
-            || echo "warning: could not install $missing (only later GPU work needs it)"
     fi
 }
 
