@@ -9,25 +9,6 @@ fn rand_vec(r: &mut Rng, n: usize) -> Vec<f64> {
     (0..n).map(|_| r.f64()).collect()
 }
 
-/// `i = cuda.grid(1); if i < a.shape[0]: c[i] = a[i] + b[i]`
-fn vecadd() -> Function {
-    let t = a1(Scalar::F64);
-    let mut k = K::new("vecadd", vec![t.clone(), t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let b = k.param(1, t.clone());
-    let c = k.param(2, t);
-    let i = k.grid1();
-    let n = k.dim(a, 0);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_(inb, |k| {
-        let x = k.load(a, &[i]);
-        let y = k.load(b, &[i]);
-        let s = k.bin(BinaryOp::Add, x, y);
-        k.store(c, &[i], s);
-    });
-    k.finish()
-}
-
 #[test]
 fn vector_add() {
     let km = compile(vec![vecadd()], vec![]);
@@ -50,50 +31,6 @@ fn vector_add() {
     }
 }
 
-/// Naive 2-D matmul: `i, j = cuda.grid(2)` (x → column).
-fn matmul_naive() -> Function {
-    let t = a2(Scalar::F64);
-    let mut k = K::new("matmul", vec![t.clone(), t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let b = k.param(1, t.clone());
-    let c = k.param(2, t);
-    let bx = k.geom(Geometry::BlockIdx, Axis::X);
-    let by = k.geom(Geometry::BlockIdx, Axis::Y);
-    let dx = k.geom(Geometry::BlockDim, Axis::X);
-    let dy = k.geom(Geometry::BlockDim, Axis::Y);
-    let tx = k.geom(Geometry::ThreadIdx, Axis::X);
-    let ty = k.geom(Geometry::ThreadIdx, Axis::Y);
-    let col = k.bin(BinaryOp::Mul, bx, dx);
-    let col = k.bin(BinaryOp::Add, col, tx);
-    let col = k.cast(col, Type::I64);
-    let row = k.bin(BinaryOp::Mul, by, dy);
-    let row = k.bin(BinaryOp::Add, row, ty);
-    let row = k.cast(row, Type::I64);
-    let m = k.dim(c, 0);
-    let n = k.dim(c, 1);
-    let kk = k.dim(a, 1);
-    let c1 = k.cmp(CmpOp::Lt, row, m);
-    let c2 = k.cmp(CmpOp::Lt, col, n);
-    let ok = k.and(c1, c2);
-    k.if_(ok, |k| {
-        let acc = k.local("acc", Type::F64);
-        let z = k.f64c(0.0);
-        k.set(acc, z);
-        let zero = k.i64c(0);
-        k.range(zero, kk, |k, p| {
-            let x = k.load(a, &[row, p]);
-            let y = k.load(b, &[p, col]);
-            let xy = k.bin(BinaryOp::Mul, x, y);
-            let s = k.get(acc);
-            let s = k.bin(BinaryOp::Add, s, xy);
-            k.set(acc, s);
-        });
-        let s = k.get(acc);
-        k.store(c, &[row, col], s);
-    });
-    k.finish()
-}
-
 fn matmul_ref(a: &[f64], b: &[f64], m: usize, kk: usize, n: usize) -> Vec<f64> {
     let mut c = vec![0.0; m * n];
     for i in 0..m {
@@ -106,95 +43,6 @@ fn matmul_ref(a: &[f64], b: &[f64], m: usize, kk: usize, n: usize) -> Vec<f64> {
         }
     }
     c
-}
-
-const TILE: i64 = 16;
-
-/// Tiled matmul with two shared tiles and `syncthreads` inside a uniform loop.
-fn matmul_tiled() -> Function {
-    let t = a2(Scalar::F64);
-    let mut k = K::new("matmul_tiled", vec![t.clone(), t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let b = k.param(1, t.clone());
-    let c = k.param(2, t);
-    let sa = k.shared(Scalar::F64, &[TILE, TILE], false);
-    let sb = k.shared(Scalar::F64, &[TILE, TILE], false);
-    let tx = k.geom(Geometry::ThreadIdx, Axis::X);
-    let ty = k.geom(Geometry::ThreadIdx, Axis::Y);
-    let bx = k.geom(Geometry::BlockIdx, Axis::X);
-    let by = k.geom(Geometry::BlockIdx, Axis::Y);
-    let tile = k.i32c(TILE);
-    let col = k.bin(BinaryOp::Mul, bx, tile);
-    let col = k.bin(BinaryOp::Add, col, tx);
-    let col = k.cast(col, Type::I64);
-    let row = k.bin(BinaryOp::Mul, by, tile);
-    let row = k.bin(BinaryOp::Add, row, ty);
-    let row = k.cast(row, Type::I64);
-    let tx = k.cast(tx, Type::I64);
-    let ty = k.cast(ty, Type::I64);
-    let m = k.dim(c, 0);
-    let n = k.dim(c, 1);
-    let kk = k.dim(a, 1);
-    let acc = k.local("acc", Type::F64);
-    let z = k.f64c(0.0);
-    k.set(acc, z);
-    let t64 = k.i64c(TILE);
-    let t1 = k.i64c(TILE - 1);
-    let nt = k.bin(BinaryOp::Add, kk, t1);
-    let nt = k.bin(BinaryOp::FloorDiv, nt, t64);
-    let zero = k.i64c(0);
-    k.range(zero, nt, |k, it| {
-        let base = k.bin(BinaryOp::Mul, it, t64);
-        let ac = k.bin(BinaryOp::Add, base, tx);
-        let br = k.bin(BinaryOp::Add, base, ty);
-        let r_ok = k.cmp(CmpOp::Lt, row, m);
-        let ac_ok = k.cmp(CmpOp::Lt, ac, kk);
-        let ok = k.and(r_ok, ac_ok);
-        k.if_else(
-            ok,
-            |k| {
-                let x = k.load(a, &[row, ac]);
-                k.store(sa, &[ty, tx], x);
-            },
-            |k| {
-                let z = k.f64c(0.0);
-                k.store(sa, &[ty, tx], z);
-            },
-        );
-        let c_ok = k.cmp(CmpOp::Lt, col, n);
-        let br_ok = k.cmp(CmpOp::Lt, br, kk);
-        let ok = k.and(c_ok, br_ok);
-        k.if_else(
-            ok,
-            |k| {
-                let x = k.load(b, &[br, col]);
-                k.store(sb, &[ty, tx], x);
-            },
-            |k| {
-                let z = k.f64c(0.0);
-                k.store(sb, &[ty, tx], z);
-            },
-        );
-        k.barrier();
-        let zero = k.i64c(0);
-        k.range(zero, t64, |k, p| {
-            let x = k.load(sa, &[ty, p]);
-            let y = k.load(sb, &[p, tx]);
-            let xy = k.bin(BinaryOp::Mul, x, y);
-            let s = k.get(acc);
-            let s = k.bin(BinaryOp::Add, s, xy);
-            k.set(acc, s);
-        });
-        k.barrier();
-    });
-    let r_ok = k.cmp(CmpOp::Lt, row, m);
-    let c_ok = k.cmp(CmpOp::Lt, col, n);
-    let ok = k.and(r_ok, c_ok);
-    k.if_(ok, |k| {
-        let s = k.get(acc);
-        k.store(c, &[row, col], s);
-    });
-    k.finish()
 }
 
 fn run_matmul(km: &hypersonic_llvm::simt::SimtModule, m: usize, kk: usize, n: usize, seed: u64) {
