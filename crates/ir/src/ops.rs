@@ -340,6 +340,9 @@ pub enum Op {
     /// int truncates toward zero (saturating), int → bool and float → bool test
     /// for non-zero, complex → real keeps the real part.
     Cast(ValueId),
+    /// Reinterprets the bits of a scalar as another scalar type of the same size
+    /// (`float64` ⇄ `int64`/`uint64`, `float32` ⇄ `int32`/`uint32`).
+    Bitcast(ValueId),
     /// `cond ? a : b`, both evaluated (no side effects are possible in operands).
     Select(ValueId, ValueId, ValueId),
     /// A math function on float operands (see [`MathFn`] for the exceptions).
@@ -488,6 +491,7 @@ impl Op {
             Op::WarpVote { mask, pred, .. } => vec![*mask, *pred],
             Op::Unary(_, a)
             | Op::Cast(a)
+            | Op::Bitcast(a)
             | Op::ArrayDim(a, _)
             | Op::ArrayStride(a, _)
             | Op::TupleGet(a, _)

@@ -117,6 +117,7 @@ fn print_op(op: &Op) -> String {
             format!("cmp.{} {}, {}", format!("{o:?}").to_lowercase(), v(a), v(b))
         }
         Op::Cast(a) => format!("cast {}", v(a)),
+        Op::Bitcast(a) => format!("bitcast {}", v(a)),
         Op::Select(c, a, b) => format!("select {}, {}, {}", v(c), v(a), v(b)),
         Op::Math(m, args) => format!("math.{} {}", format!("{m:?}").to_lowercase(), vs(args)),
         Op::Call(fid, args) => format!("call @{}({})", fid.0, vs(args)),

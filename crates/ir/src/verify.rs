@@ -292,6 +292,18 @@ impl Verifier<'_> {
                     return Err(format!("cast to {rt}"));
                 }
             }
+            Op::Bitcast(a) => {
+                let s = self.scalar(*a)?;
+                match rt.scalar() {
+                    Some(r)
+                        if r.size() == s.size()
+                            && !r.is_complex()
+                            && !s.is_complex()
+                            && r != Scalar::Bool
+                            && s != Scalar::Bool => {}
+                    _ => return Err(format!("bitcast of {s} to {rt}")),
+                }
+            }
             Op::Select(c, a, b) => {
                 self.expect(*c, &Type::BOOL, "select condition")?;
                 if self.ty(*a) != &rt || self.ty(*b) != &rt {

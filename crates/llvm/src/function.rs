@@ -290,6 +290,10 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             Op::Binary(o, a, b) => self.binary(*o, *a, *b),
             Op::Compare(o, a, b) => self.compare(*o, *a, *b),
             Op::Cast(a) => self.cast_op(*a, rt),
+            Op::Bitcast(a) => {
+                let v = self.v(*a)?;
+                Ok(self.b.build_bit_cast(v, types::ty(self.m.ctx, rt), "")?)
+            }
             Op::Select(c, a, b) => {
                 let c = self.v(*c)?.into_int_value();
                 let (a, b) = (self.v(*a)?, self.v(*b)?);
