@@ -1,0 +1,457 @@
+"""The @cuda.jit kernels of kernels/gpu, measured in one run (by hand, not by CI):
+
+  * Hypersonic's CPU fallback (compiled SIMT code) against Numba's CUDA simulator
+    (``NUMBA_ENABLE_CUDASIM=1``, in a subprocess, on small inputs because the
+    simulator runs one Python thread per CUDA thread) -- target: >= 1000x faster;
+  * the CPU fallback against the same algorithm written with ``@njit(parallel=True)``
+    and ``prange`` in Numba, on large inputs -- target: within 1.5x;
+  * ``cuda.compile_ptx`` time against numba-cuda's (which needs NVVM: taken from the
+    ``nvidia-cuda-nvcc-cu12`` wheel when no CUDA toolkit is installed) -- target: <= 1/10;
+  * registers and spills reported by ``ptxas -v`` (sm_80) for our PTX and Numba's.
+
+    .venv/bin/python benches/cuda_kernels.py [--reps N] [--only vector_add,scan]
+
+Times include the copies to and from the device (memcpy on the CPU device). Prints
+tables; no assertions.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from kernels.gpu import MODULES, load  # noqa: E402
+
+PTX_CC = (8, 0)
+
+
+def best_time(fn, reps, min_total=0.3):
+    best = float("inf")
+    start = time.perf_counter()
+    n = 0
+    while n < reps or (time.perf_counter() - start < min_total and n < 10 * reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        n += 1
+    return best
+
+
+def seconds(t):
+    if t is None or (isinstance(t, float) and math.isnan(t)):
+        return "-"
+    if t >= 1.0:
+        return f"{t:.2f} s"
+    if t >= 1e-3:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t * 1e6:.0f} us"
+
+
+def ratio(a, b, fmt="{:,.1f}x"):
+    if a is None or b is None or b == 0:
+        return "-"
+    return fmt.format(a / b)
+
+
+def table(columns, rows):
+    widths = {k: max(len(t), *(len(str(r.get(k, ""))) for r in rows)) for k, t in columns}
+    print("  ".join(t.ljust(widths[k]) for k, t in columns))
+    print("  ".join("-" * widths[k] for k, _ in columns))
+    for r in rows:
+        print("  ".join(str(r.get(k, "")).ljust(widths[k]) for k, _ in columns))
+    print()
+
+
+def find_ptxas():
+    for base in sys.path:
+        candidate = os.path.join(base, "nvidia", "cuda_nvcc", "bin", "ptxas")
+        if os.path.isfile(candidate):
+            return candidate
+    import shutil
+
+    return shutil.which("ptxas")
+
+
+def ptxas_usage(ptx, cc=PTX_CC):
+    """{function: (registers, spill stores + loads in bytes)} from ``ptxas -v``."""
+    ptxas = find_ptxas()
+    if ptxas is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "k.ptx")
+        with open(path, "w") as f:
+            f.write(ptx)
+        p = subprocess.run([ptxas, "-v", "--gpu-name", f"sm_{cc[0]}{cc[1]}", path, "-o", os.devnull],
+                           capture_output=True, text=True)
+    if p.returncode != 0:
+        return {"error": p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "ptxas failed"}
+    usage, current = {}, None
+    for line in p.stderr.splitlines():
+        m = re.search(r"Compiling entry function '([^']+)'|Function properties for (\S+)", line)
+        if m:
+            current = m.group(1) or m.group(2)
+        m = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if m and current:
+            regs, _ = usage.get(current, (None, 0))
+            usage[current] = (regs, int(m.group(1)) + int(m.group(2)))
+        m = re.search(r"Used (\d+) registers", line)
+        if m and current:
+            _, spills = usage.get(current, (None, 0))
+            usage[current] = (int(m.group(1)), spills)
+    return usage
+
+
+def summarize_usage(usage):
+    """(max registers, total spill bytes) over the functions of one PTX module."""
+    if not usage or "error" in usage:
+        return None, None
+    regs = [r for r, _ in usage.values() if r is not None]
+    return (max(regs) if regs else None), sum(s for _, s in usage.values())
+
+
+# -- the same algorithms with @njit(parallel=True) + prange ----------------------------------------
+
+def njit_versions():
+    import numba
+    from numba import njit, prange
+
+    @njit(parallel=True)
+    def vector_add(a, b):
+        out = np.empty_like(a)
+        for i in prange(a.shape[0]):
+            out[i] = a[i] + b[i]
+        return out
+
+    @njit(parallel=True)
+    def matmul(A, B):
+        n, k = A.shape
+        m = B.shape[1]
+        C = np.zeros((n, m), dtype=np.float32)
+        for i in prange(n):
+            for kk in range(k):
+                a = A[i, kk]
+                for j in range(m):
+                    C[i, j] += a * B[kk, j]
+        return C
+
+    @njit(parallel=True)
+    def reduction(a):
+        s = 0.0
+        for i in prange(a.shape[0]):
+            s += a[i]
+        return s
+
+    @njit(parallel=True)
+    def histogram(data):
+        chunks = numba.get_num_threads() * 4
+        per = np.zeros((chunks, 256), dtype=np.int32)
+        size = (data.shape[0] + chunks - 1) // chunks
+        for c in prange(chunks):
+            for i in range(c * size, min(data.shape[0], (c + 1) * size)):
+                per[c, data[i]] += 1
+        out = np.zeros(256, dtype=np.int32)
+        for c in range(chunks):
+            out += per[c]
+        return out
+
+    @njit(parallel=True)
+    def scan(a):
+        n = a.shape[0]
+        chunks = numba.get_num_threads() * 4
+        size = (n + chunks - 1) // chunks
+        out = np.empty(n, dtype=np.int64)
+        totals = np.zeros(chunks, dtype=np.int64)
+        for c in prange(chunks):
+            s = 0
+            for i in range(c * size, min(n, (c + 1) * size)):
+                s += a[i]
+                out[i] = s
+            totals[c] = s
+        offsets = np.zeros(chunks, dtype=np.int64)
+        for c in range(1, chunks):
+            offsets[c] = offsets[c - 1] + totals[c - 1]
+        for c in prange(chunks):
+            for i in range(c * size, min(n, (c + 1) * size)):
+                out[i] += offsets[c]
+        return out
+
+    @njit(parallel=True)
+    def stencil2d(u, steps):
+        alpha = np.float32(0.2)
+        u = u.copy()
+        tmp = u.copy()
+        n, m = u.shape
+        for _ in range(steps):
+            for i in prange(1, n - 1):
+                for j in range(1, m - 1):
+                    tmp[i, j] = u[i, j] + alpha * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1]
+                                                   + u[i, j + 1] - 4.0 * u[i, j])
+            u, tmp = tmp, u
+        return u
+
+    @njit(parallel=True)
+    def monte_carlo_pi(seed, samples, blocks):
+        mask = 0xFFFFFFFF
+        n = blocks * 128
+        total = 0
+        for tid in prange(n):
+            s = ((seed & mask) * 2654435761 + (tid & mask) * 2246822519 + 12345) & mask
+            s |= 1
+            for _ in range(2):
+                s ^= (s << 13) & mask
+                s ^= s >> 17
+                s ^= (s << 5) & mask
+            if s == 0:
+                s = 1
+            inside = 0
+            for _ in range(samples):
+                s ^= (s << 13) & mask
+                s ^= s >> 17
+                s ^= (s << 5) & mask
+                x = s >> 8
+                s ^= (s << 13) & mask
+                s ^= s >> 17
+                s ^= (s << 5) & mask
+                y = s >> 8
+                if x * x + y * y < 281474976710656:
+                    inside += 1
+            total += inside
+        return total
+
+    @njit(parallel=True)
+    def dynamic_shared(a, tpb):
+        out = np.empty_like(a)
+        n = a.shape[0]
+        for c in prange((n + tpb - 1) // tpb):
+            start = c * tpb
+            valid = min(tpb, n - start)
+            for t in range(valid):
+                out[start + t] = a[start + valid - 1 - t]
+        return out
+
+    @njit(parallel=True)
+    def device_functions(x, y):
+        out = np.empty_like(x)
+        for i in prange(x.shape[0]):
+            r = math.sqrt(x[i] * x[i] + y[i] * y[i])
+            theta = math.atan2(y[i], x[i])
+            t = min(max((r - 0.25) / (2.0 - 0.25), 0.0), 1.0)
+            out[i] = t * t * (3.0 - 2.0 * t) * math.cos(theta) + 1.0 / (1.0 + r * r)
+        return out
+
+    @njit(parallel=True)
+    def grid_stride(a, x, y):
+        out = np.empty_like(x)
+        for i in prange(x.shape[0]):
+            out[i] = a * x[i] + y[i]
+        return out
+
+    return {
+        "vector_add": vector_add, "matmul": matmul, "reduction": reduction, "histogram": histogram,
+        "scan": scan, "stencil2d": stencil2d, "monte_carlo_pi": monte_carlo_pi,
+        "dynamic_shared": dynamic_shared, "device_functions": device_functions,
+        "grid_stride": grid_stride,
+    }
+
+
+# -- workers (subprocesses) ---------------------------------------------------------------------
+
+def simulator_worker(names):
+    """Under NUMBA_ENABLE_CUDASIM=1: one timed run per kernel at SIM_SIZE."""
+    from kernels.gpu import _simwarp
+
+    _simwarp.install()
+    out = {}
+    for name in names:
+        mod = load(name)
+        inputs = mod.make_inputs(mod.SIM_SIZE, np.random.default_rng(7))
+        mod.run(*inputs)  # warm up the simulator's own caches
+        t0 = time.perf_counter()
+        got = mod.run(*inputs)
+        out[name] = {"time": time.perf_counter() - t0, "ok": bool(mod.check(got, mod.reference(*inputs)))}
+    print(json.dumps(out))
+
+
+def numba_ptx_worker(names):
+    """numba-cuda's compile_ptx on every entry of SIGNATURES, with its times and PTX."""
+    from numba import cuda
+    from numba.cuda.cudadrv import nvvm
+
+    try:  # no libcudart here: NVVM alone compiles, but numba asks cudart which ccs it supports
+        nvvm.get_supported_ccs()
+        if not nvvm.get_supported_ccs():
+            nvvm.get_supported_ccs = lambda: nvvm.ccs_supported_by_ctk((12, 9))
+            if hasattr(nvvm, "_supported_cc"):
+                nvvm._supported_cc = None
+    except Exception:  # noqa: BLE001
+        pass
+    out = {}
+    for name in names:
+        mod = load(name)
+        devfns = getattr(mod, "DEVICE_FUNCTIONS", set())
+        for fname, (func, sig) in mod.SIGNATURES.items():
+            key = f"{name}.{fname}"
+            try:
+                t0 = time.perf_counter()
+                ptx, _ = cuda.compile_ptx(func.py_func, sig, cc=PTX_CC, device=fname in devfns)
+                out[key] = {"time": time.perf_counter() - t0, "ptx": ptx}
+            except Exception as e:  # noqa: BLE001
+                out[key] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"}
+    print(json.dumps(out))
+
+
+def run_worker(kind, names, extra_env):
+    env = dict(os.environ)
+    env.update(extra_env)
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), f"--worker={kind}",
+                        f"--only={','.join(names)}"], capture_output=True, text=True, env=env,
+                       cwd=ROOT)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        tail = (p.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, tail
+    return json.loads(lines[-1]), None
+
+
+def nvvm_home():
+    """A CUDA_HOME numba can read, made of the nvidia-cuda-nvcc-cu12 wheel's NVVM
+    (numba looks for libnvvm.so.<version>; the wheel ships libnvvm.so)."""
+    for base in sys.path:
+        wheel = os.path.join(base, "nvidia", "cuda_nvcc")
+        lib = os.path.join(wheel, "nvvm", "lib64", "libnvvm.so")
+        if os.path.isfile(lib):
+            home = tempfile.mkdtemp(prefix="hs-nvvm-")
+            os.makedirs(os.path.join(home, "nvvm", "lib64"))
+            os.symlink(lib, os.path.join(home, "nvvm", "lib64", "libnvvm.so.4"))
+            os.symlink(os.path.join(wheel, "nvvm", "libdevice"), os.path.join(home, "nvvm", "libdevice"))
+            return home
+    return None
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--worker", default="")
+    ap.add_argument("--no-sim", action="store_true", help="skip the (slow) simulator runs")
+    args = ap.parse_args()
+    names = [n for n in args.only.split(",") if n] or MODULES
+
+    if args.worker == "sim":
+        return simulator_worker(names)
+    if args.worker == "numba-ptx":
+        return numba_ptx_worker(names)
+
+    from hypersonic import cuda
+
+    dev = cuda.current_device()
+    print(f"Hypersonic kernels launch on {dev.kind}:{dev.index} ({dev.name})")
+    import numba
+
+    print(f"Numba {numba.__version__}, {numba.get_num_threads()} threads; NumPy {np.__version__}\n")
+
+    # 1. Numba's simulator, small inputs (subprocess).
+    sim, sim_error = (None, "skipped (--no-sim)")
+    if not args.no_sim:
+        print("running Numba's CUDA simulator (slow) ...", flush=True)
+        sim, sim_error = run_worker("sim", names, {"NUMBA_ENABLE_CUDASIM": "1",
+                                                   "HYPERSONIC_TEST_AGAINST": "numba"})
+    # 2. numba-cuda compile_ptx (subprocess with NVVM from the wheel).
+    print("running numba-cuda's compile_ptx ...", flush=True)
+    home = nvvm_home()
+    env = {"HYPERSONIC_TEST_AGAINST": "numba", "NUMBA_ENABLE_CUDASIM": "0"}
+    if home and not os.environ.get("CUDA_HOME"):
+        env["CUDA_HOME"] = home
+    numba_ptx, numba_ptx_error = run_worker("numba-ptx", names, env)
+
+    nj = njit_versions()
+    rows, ptx_rows = [], []
+    for name in names:
+        mod = load(name)
+        row = {"kernel": name}
+        print(f"  {name} ...", flush=True)
+        try:
+            # CPU fallback vs the simulator, at SIM_SIZE
+            small = mod.make_inputs(mod.SIM_SIZE, np.random.default_rng(7))
+            mod.run(*small)
+            t_small = best_time(lambda: mod.run(*small), args.reps)
+            row["sim_size"] = mod.SIM_SIZE
+            row["hs_small"] = seconds(t_small)
+            s = (sim or {}).get(name)
+            row["sim"] = seconds(s["time"]) if s else "-"
+            row["vs_sim"] = ratio(s["time"], t_small, "{:,.0f}x") if s else (sim_error or "-")
+            # CPU fallback vs @njit(parallel=True), at BENCH_SIZE
+            big = mod.make_inputs(mod.BENCH_SIZE, np.random.default_rng(8))
+            got = mod.run(*big)
+            ok = mod.check(got, mod.reference(*big))
+            t_hs = best_time(lambda: mod.run(*big), args.reps)
+            f = nj[name]
+            nj_got = f(*big)
+            nj_ok = mod.check(nj_got if name != "monte_carlo_pi" else int(nj_got), mod.reference(*big))
+            t_nj = best_time(lambda: f(*big), args.reps)
+            row.update(size=mod.BENCH_SIZE, hs=seconds(t_hs), njit=seconds(t_nj),
+                       hs_vs_njit=ratio(t_hs, t_nj, "{:.2f}x"),
+                       check="ok" if ok and nj_ok else f"WRONG (hs {ok}, njit {nj_ok})")
+        except Exception as e:  # noqa: BLE001
+            row["check"] = f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}"
+        rows.append(row)
+
+        devfns = getattr(mod, "DEVICE_FUNCTIONS", set())
+        for fname, (func, sig) in mod.SIGNATURES.items():
+            key = f"{name}.{fname}"
+            prow = {"function": key}
+            try:
+                t0 = time.perf_counter()
+                ptx, _ = cuda.compile_ptx(func.py_func, sig, cc=PTX_CC, device=fname in devfns)
+                t_ours = time.perf_counter() - t0
+                prow["ours"] = seconds(t_ours)
+                regs, spills = summarize_usage(ptxas_usage(ptx))
+                prow["regs"], prow["spills"] = regs if regs is not None else "-", spills if spills is not None else "-"
+            except Exception as e:  # noqa: BLE001
+                t_ours = None
+                prow["ours"] = f"FAILED: {type(e).__name__}"
+            theirs = (numba_ptx or {}).get(key)
+            if theirs and "ptx" in theirs:
+                prow["numba"] = seconds(theirs["time"])
+                prow["ours_vs_numba"] = ratio(t_ours, theirs["time"], "{:.3f}")
+                nregs, nspills = summarize_usage(ptxas_usage(theirs["ptx"]))
+                prow["nregs"] = nregs if nregs is not None else "-"
+                prow["nspills"] = nspills if nspills is not None else "-"
+            else:
+                prow["numba"] = (theirs or {}).get("error") or numba_ptx_error or "-"
+            ptx_rows.append(prow)
+
+    print()
+    print("Kernels: Hypersonic's CPU fallback vs Numba's CUDA simulator (target >= 1000x) and vs "
+          "@njit(parallel=True) (target hs/njit <= 1.5)\n")
+    table([("kernel", "kernel"), ("sim_size", "sim size"), ("hs_small", "hypersonic cpu"),
+           ("sim", "numba simulator"), ("vs_sim", "speed-up"), ("size", "size"),
+           ("hs", "hypersonic cpu"), ("njit", "njit parallel"), ("hs_vs_njit", "hs / njit"),
+           ("check", "check")], rows)
+    print(f"compile_ptx (cc {PTX_CC[0]}.{PTX_CC[1]}; target ours/numba <= 0.1) and ptxas -v "
+          f"(sm_{PTX_CC[0]}{PTX_CC[1]}; target: registers and spills no more than Numba's)\n")
+    if numba_ptx is None:
+        print(f"numba-cuda compile_ptx unavailable: {numba_ptx_error}\n")
+    if find_ptxas() is None:
+        print("ptxas not found (pip install nvidia-cuda-nvcc-cu12): no register counts\n")
+    table([("function", "function"), ("ours", "hypersonic"), ("numba", "numba-cuda"),
+           ("ours_vs_numba", "ours/numba"), ("regs", "regs"), ("nregs", "numba regs"),
+           ("spills", "spill bytes"), ("nspills", "numba spill bytes")], ptx_rows)
+    print("Numba's compile_ptx times include its first-use set-up on the first function of a run.")
+
+
+if __name__ == "__main__":
+    main()
