@@ -301,6 +301,15 @@ pub fn devices() -> Vec<PyDevice> {
         .collect()
 }
 
+/// The device launches use by default: `HYPERSONIC_DEVICE` (`cpu`, `cuda[:N]`,
+/// `vulkan[:N]`), else the best present (a CUDA GPU, a Vulkan GPU, the CPU).
+#[pyfunction]
+pub fn default_device(py: Python<'_>) -> PyResult<PyDevice> {
+    hypersonic_runtime::default_device()
+        .map(|device| PyDevice { device })
+        .map_err(|e| runtime_error(py, e, None))
+}
+
 /// Why CUDA is not available, or None when it is.
 #[pyfunction]
 pub fn cuda_unavailable_reason() -> Option<String> {

@@ -33,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<devices::PyEvent>()?;
     m.add_function(wrap_pyfunction!(devices::devices, m)?)?;
     m.add_function(wrap_pyfunction!(devices::cuda_unavailable_reason, m)?)?;
+    m.add_function(wrap_pyfunction!(devices::default_device, m)?)?;
     m.add_function(wrap_pyfunction!(devices::launch, m)?)?;
     m.add_function(wrap_pyfunction!(wait_for_background_compiles, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -3,7 +3,6 @@ host and device."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -54,22 +53,13 @@ def all_devices():
 
 
 def _choose():
-    wanted = os.environ.get("HYPERSONIC_DEVICE", "").strip().lower()
-    devices = all_devices()
-    if wanted:
-        kind, _, index = wanted.partition(":")
-        matches = [d for d in devices if d.kind == kind and (not index or d.index == int(index))]
-        if not matches:
-            have = ", ".join(f"{d.kind}:{d.index}" for d in devices)
-            raise RuntimeError(f"HYPERSONIC_DEVICE={wanted!r} names no device here; devices: {have}")
-        return matches[0]
-    cuda = [d for d in devices if d.kind == "cuda"]
-    return cuda[0] if cuda else next(d for d in devices if d.kind == "cpu")
+    chosen = _core.default_device()  # HYPERSONIC_DEVICE, else CUDA, a Vulkan GPU, the CPU
+    return next(d for d in all_devices() if (d.kind, d.index) == (chosen.kind, chosen.index))
 
 
 def current_device() -> Device:
-    """The device kernels launch on (CUDA if present, else the CPU;
-    ``HYPERSONIC_DEVICE=cpu|cuda:N`` chooses)."""
+    """The device kernels launch on: a CUDA GPU, else a Vulkan GPU, else the
+    CPU; ``HYPERSONIC_DEVICE=cpu|cuda[:N]|vulkan[:N]`` chooses."""
     global _current
     if _current is None:
         _current = _choose()
