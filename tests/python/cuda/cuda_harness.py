@@ -34,7 +34,7 @@ if SIMULATOR:
 
     _simwarp.install()
 
-DEVICE_KINDS = ["cpu", "cuda"]
+DEVICE_KINDS = ["cpu", "cuda", "vulkan"]  # every device kind; those absent are skipped
 FULL_MASK = 0xFFFFFFFF
 
 
@@ -92,6 +92,8 @@ def on_device(kind):
                 pytest.skip("under Numba the CPU device is its CUDA simulator: set NUMBA_ENABLE_CUDASIM=1")
             yield kind
             return
+        if kind != "cuda":
+            pytest.skip("Numba has no Vulkan target")
         if SIMULATOR:
             pytest.skip("Numba's CUDA simulator runs the suite once, as the CPU device")
         if not cuda.is_available():
