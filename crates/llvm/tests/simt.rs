@@ -842,3 +842,269 @@ fn barrier_under_thread_dependent_condition_is_an_error() {
     let err = try_compile(vec![k.finish()]).err().expect("an error");
     assert!(err.to_string().contains("syncthreads"), "{err}");
 }
+
+// ---- device functions that use kernel operations (inlined) ----
+
+/// `warp_inclusive_scan(value, lane)` as in kernels/gpu/scan.py: a `while`
+/// loop of `shfl_up_sync` that returns the scanned value.
+fn warp_scan_fn() -> Function {
+    let mut f = K::func(
+        "warp_inclusive_scan__i64_i32",
+        vec![Type::I64, I32],
+        Type::I64,
+    );
+    let p = f.param(0, Type::I64);
+    let lane = f.param(1, I32);
+    let value = f.local("value", Type::I64);
+    f.set(value, p);
+    let offset = f.local("offset", I32);
+    let one = f.i32c(1);
+    f.set(offset, one);
+    f.while_(
+        |k| {
+            let o = k.get(offset);
+            let w = k.i32c(32);
+            k.cmp(CmpOp::Lt, o, w)
+        },
+        |k| {
+            let o = k.get(offset);
+            let v = k.get(value);
+            let other = k.shfl(Shuffle::Up, v, o, 32);
+            let ge = k.cmp(CmpOp::Ge, lane, o);
+            k.if_(ge, |k| {
+                let v = k.get(value);
+                let s = k.bin(BinaryOp::Add, v, other);
+                k.set(value, s);
+            });
+            let two = k.i32c(2);
+            let o2 = k.bin(BinaryOp::Mul, o, two);
+            k.set(offset, o2);
+        },
+    );
+    let v = f.get(value);
+    f.b.push(Stmt::Return { value: Some(v) });
+    f.b.finish()
+}
+
+/// The same scan with `for d in range(5): off = 1 << d` and an exclusive
+/// result computed after the loop: `return value - own`.
+fn warp_exclusive_scan_fn() -> Function {
+    let mut f = K::func("warp_exclusive_scan__i64", vec![Type::I64], Type::I64);
+    let own = f.param(0, Type::I64);
+    let lane = f.emit(Op::LaneId, I32);
+    let value = f.local("value", Type::I64);
+    f.set(value, own);
+    let zero = f.i64c(0);
+    let five = f.i64c(5);
+    f.range(zero, five, |k, d| {
+        let one = k.i64c(1);
+        let off = k.bin(BinaryOp::Shl, one, d);
+        let off = k.cast(off, I32);
+        let v = k.get(value);
+        let other = k.shfl(Shuffle::Up, v, off, 32);
+        let ge = k.cmp(CmpOp::Ge, lane, off);
+        let z = k.i64c(0);
+        let add = k.emit(Op::Select(ge, other, z), Type::I64);
+        let s = k.bin(BinaryOp::Add, v, add);
+        k.set(value, s);
+    });
+    let v = f.get(value);
+    let r = f.bin(BinaryOp::Sub, v, own);
+    f.b.push(Stmt::Return { value: Some(r) });
+    f.b.finish()
+}
+
+/// `inc[i] = warp_inclusive_scan(a[i], tid % 32)`, `exc[i] = warp_exclusive_scan(a[i])`.
+fn scan_kernel() -> Function {
+    let ti = a1(Scalar::I64);
+    let mut k = K::new("scan_kernel", vec![ti.clone(), ti.clone(), ti]);
+    let a = k.param(0, a1(Scalar::I64));
+    let inc = k.param(1, a1(Scalar::I64));
+    let exc = k.param(2, a1(Scalar::I64));
+    let i = k.grid1();
+    let t = k.geom(Geometry::ThreadIdx, Axis::X);
+    let w = k.i32c(32);
+    let lane = k.bin(BinaryOp::Mod, t, w);
+    let x = k.load(a, &[i]);
+    let s = k.emit(Op::Call(FuncId(1), vec![x, lane]), Type::I64);
+    k.store(inc, &[i], s);
+    let e = k.emit(Op::Call(FuncId(2), vec![x]), Type::I64);
+    k.store(exc, &[i], e);
+    k.finish()
+}
+
+#[test]
+fn device_function_with_a_warp_scan_in_a_loop() {
+    let km = compile(
+        vec![scan_kernel(), warp_scan_fn(), warp_exclusive_scan_fn()],
+        vec![],
+    );
+    let mut r = Rng(41);
+    let n = 384usize;
+    let a: Vec<i64> = (0..n).map(|_| r.below(2000) as i64 - 1000).collect();
+    let inc = vec![0i64; n];
+    let exc = vec![0i64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&inc, &[n as i64]));
+    args.extend(arr_slots(&exc, &[n as i64]));
+    assert_eq!(launch(&km, &args, [3, 1, 1], [128, 1, 1], 0), 0);
+    for w in 0..n / 32 {
+        let mut s = 0;
+        for l in 0..32 {
+            let at = w * 32 + l;
+            assert_eq!(exc[at], s, "exclusive, warp {w} lane {l}");
+            s += a[at];
+            assert_eq!(inc[at], s, "inclusive, warp {w} lane {l}");
+        }
+    }
+}
+
+/// `block_sum(x)`: a tree reduction over a shared array indexed by
+/// `threadIdx.x`, with `syncthreads` in a loop; 64 threads per block.
+fn block_sum_fn() -> Function {
+    let mut f = K::func("block_sum__f64", vec![Type::F64], Type::F64);
+    let x = f.param(0, Type::F64);
+    let sh = f.shared(Scalar::F64, &[64], false);
+    let t = f.tid();
+    f.store(sh, &[t], x);
+    f.barrier();
+    let s = f.local("s", Type::I64);
+    let half = f.i64c(32);
+    f.set(s, half);
+    f.while_(
+        |k| {
+            let sv = k.get(s);
+            let z = k.i64c(0);
+            k.cmp(CmpOp::Gt, sv, z)
+        },
+        |k| {
+            let sv = k.get(s);
+            let lt = k.cmp(CmpOp::Lt, t, sv);
+            k.if_(lt, |k| {
+                let j = k.bin(BinaryOp::Add, t, sv);
+                let p = k.load(sh, &[t]);
+                let q = k.load(sh, &[j]);
+                let r = k.bin(BinaryOp::Add, p, q);
+                k.store(sh, &[t], r);
+            });
+            k.barrier();
+            let two = k.i64c(2);
+            let h = k.bin(BinaryOp::FloorDiv, sv, two);
+            k.set(s, h);
+        },
+    );
+    let z = f.i64c(0);
+    let r = f.load(sh, &[z]);
+    f.barrier();
+    f.b.push(Stmt::Return { value: Some(r) });
+    f.b.finish()
+}
+
+/// `out[i] = block_sum(a[i]) + scaled(a[i])` with `scaled(x) = block_sum(2 x)`:
+/// nested device functions, two inlined copies of the shared array.
+fn block_sum_kernel() -> (Function, Function) {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("block_sums", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let i = k.grid1();
+    let x = k.load(a, &[i]);
+    let s1 = k.emit(Op::Call(FuncId(1), vec![x]), Type::F64);
+    let s2 = k.emit(Op::Call(FuncId(2), vec![x]), Type::F64);
+    let s = k.bin(BinaryOp::Add, s1, s2);
+    k.store(out, &[i], s);
+    let mut g = K::func("scaled__f64", vec![Type::F64], Type::F64);
+    let x = g.param(0, Type::F64);
+    let two = g.f64c(2.0);
+    let y = g.bin(BinaryOp::Mul, x, two);
+    let r = g.emit(Op::Call(FuncId(1), vec![y]), Type::F64);
+    g.b.push(Stmt::Return { value: Some(r) });
+    (k.finish(), g.b.finish())
+}
+
+#[test]
+fn device_function_with_thread_index_shared_array_and_barriers() {
+    let (kf, gf) = block_sum_kernel();
+    let km = compile(vec![kf, block_sum_fn(), gf], vec![]);
+    assert_eq!(km.static_shared_bytes(), 2 * 64 * 8);
+    let mut r = Rng(43);
+    let n = 256usize;
+    let a: Vec<f64> = (0..n).map(|_| (r.below(1000) as f64) - 500.0).collect();
+    let out = vec![0f64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [4, 1, 1], [64, 1, 1], 0), 0);
+    for b in 0..4 {
+        let s: f64 = a[b * 64..b * 64 + 64].iter().sum();
+        for t in 0..64 {
+            assert_eq!(out[b * 64 + t], 3.0 * s, "block {b} thread {t}");
+        }
+    }
+}
+
+/// `half_pair(v)`: `if lane >= 16: return v` then `return v + shfl_down(v, 1, 16)`:
+/// a thread-dependent early return guards the shuffle.
+fn half_pair_fn() -> Function {
+    let mut f = K::func("half_pair__i32", vec![I32], I32);
+    let v = f.param(0, I32);
+    let lane = f.emit(Op::LaneId, I32);
+    let sixteen = f.i32c(16);
+    let hi = f.cmp(CmpOp::Ge, lane, sixteen);
+    f.if_(hi, |k| k.b.push(Stmt::Return { value: Some(v) }));
+    let one = f.i32c(1);
+    let y = f.shfl(Shuffle::Down, v, one, 16);
+    let s = f.bin(BinaryOp::Add, v, y);
+    f.b.push(Stmt::Return { value: Some(s) });
+    f.b.finish()
+}
+
+#[test]
+fn device_function_with_an_early_return_before_a_shuffle() {
+    let ti = a1(Scalar::I32);
+    let mut k = K::new("half_pairs", vec![ti.clone(), ti.clone()]);
+    let a = k.param(0, ti.clone());
+    let out = k.param(1, ti);
+    let i = k.tid();
+    let x = k.load(a, &[i]);
+    let r = k.emit(Op::Call(FuncId(1), vec![x]), I32);
+    k.store(out, &[i], r);
+    let km = compile(vec![k.finish(), half_pair_fn()], vec![]);
+    let n = 64usize;
+    let a: Vec<i32> = (0..n as i32).map(|x| x * x + 3).collect();
+    let out = vec![0i32; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [1, 1, 1], [n as u32, 1, 1], 0), 0);
+    for t in 0..n {
+        let lane = t % 32;
+        let want = if lane >= 16 {
+            a[t]
+        } else if lane % 16 < 15 {
+            a[t] + a[t + 1]
+        } else {
+            2 * a[t]
+        };
+        assert_eq!(out[t], want, "at {t}");
+    }
+}
+
+#[test]
+fn recursive_device_function_with_kernel_operations_is_an_error() {
+    let mut k = K::new("rec", vec![]);
+    let z = k.i64c(3);
+    k.emit(Op::Call(FuncId(1), vec![z]), Type::I64);
+    let kf = k.finish();
+    let mut f = K::func("down__i64", vec![Type::I64], Type::I64);
+    let n = f.param(0, Type::I64);
+    let t = f.tid();
+    let zero = f.i64c(0);
+    let done = f.cmp(CmpOp::Le, n, zero);
+    f.if_(done, |k| k.b.push(Stmt::Return { value: Some(t) }));
+    let one = f.i64c(1);
+    let m = f.bin(BinaryOp::Sub, n, one);
+    let r = f.emit(Op::Call(FuncId(1), vec![m]), Type::I64);
+    f.b.push(Stmt::Return { value: Some(r) });
+    let err = try_compile(vec![kf, f.b.finish()]).err().expect("an error");
+    assert!(err.to_string().contains("recursive"), "{err}");
+    assert!(err.to_string().contains("down -> down"), "{err}");
+}

@@ -54,6 +54,11 @@ impl SimtModule {
                 entry.name, entry.ret
             )));
         }
+        // Device functions that use kernel operations run inside the kernel's
+        // thread loops: inline them (their barriers and warp functions then
+        // split regions like the kernel's own).
+        let inlined = inline_kernel_functions(module)?;
+        let module = inlined.as_ref().unwrap_or(module);
         let mu = hypersonic_ir::passes::uniformity::analyze_module(module);
         let uni = &mu.functions[module.entry.0 as usize];
         let plan = plan::plan(module, uni)?;
@@ -103,6 +108,23 @@ impl SimtModule {
     pub fn compile_times(&self) -> crate::CompileTimes {
         self.host.compile_times()
     }
+}
+
+/// `module` with every device function that uses kernel operations (itself
+/// or through its callees) inlined into the kernel, or `None` when the kernel
+/// calls none.
+fn inline_kernel_functions(module: &Module) -> Result<Option<Module>, CodegenError> {
+    use hypersonic_ir::passes::inline;
+    let kops = inline::uses_kernel_operations(module);
+    let entry = module.entry.0 as usize;
+    if !kops.iter().enumerate().any(|(i, k)| *k && i != entry) {
+        return Ok(None);
+    }
+    let m = inline::inline_into_entry(module, |g, _| kops[g.0 as usize])
+        .map_err(|e| CodegenError::Unsupported(e.to_string()))?;
+    hypersonic_ir::verify::verify_module(&m)
+        .map_err(|e| CodegenError::Llvm(format!("after inlining device functions: {e}")))?;
+    Ok(Some(m))
 }
 
 /// What the block function knows about its block and, inside a loop over the
