@@ -296,6 +296,14 @@ def numba_ptx_worker(names):
                 nvvm._supported_cc = None
     except Exception:  # noqa: BLE001
         pass
+    # Device functions called from a kernel are compiled for the current device's cc,
+    # and there is no device here: answer for the cc we compile for.
+    import numba.cuda.dispatcher as dispatcher
+
+    class _NoDevice:
+        compute_capability = PTX_CC
+
+    dispatcher.get_current_device = lambda: _NoDevice()
     out = {}
     for name in names:
         mod = load(name)
@@ -406,7 +414,7 @@ def main():
                        hs_vs_njit=ratio(t_hs, t_nj, "{:.2f}x"),
                        check="ok" if ok and nj_ok else f"WRONG (hs {ok}, njit {nj_ok})")
         except Exception as e:  # noqa: BLE001
-            row["check"] = f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}"
+            row["check"] = f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:60] if str(e) else ''}"
         rows.append(row)
 
         devfns = getattr(mod, "DEVICE_FUNCTIONS", set())
