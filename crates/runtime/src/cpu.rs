@@ -398,7 +398,7 @@ impl Device for CpuDevice {
         end.check(self.id())?;
         let when = |e: &Event| match &e.inner {
             EventInner::Cpu(t) => *t.lock().unwrap_or_else(|e| e.into_inner()),
-            EventInner::Cuda(_) => None,
+            _ => None,
         };
         match (when(start), when(end)) {
             (Some(a), Some(b)) => Ok(if b >= a {

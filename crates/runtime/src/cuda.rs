@@ -457,8 +457,8 @@ impl CudaDevice {
     fn event_raw(event: &Event) -> Result<sys::CUevent> {
         match &event.inner {
             EventInner::Cuda(e) => Ok(e.raw),
-            EventInner::Cpu(_) => Err(RuntimeError::InvalidOperation(
-                "a CPU event on a CUDA device".into(),
+            _ => Err(RuntimeError::InvalidOperation(
+                "an event of another kind of device on a CUDA device".into(),
             )),
         }
     }

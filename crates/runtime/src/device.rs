@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::kernel::{Kernel, LaunchConfig};
-use crate::{cuda, Result, RuntimeError};
+use crate::{cuda, vulkan, Result, RuntimeError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceKind {
@@ -287,6 +287,7 @@ pub struct Stream {
 pub(crate) enum StreamInner {
     Cpu,
     Cuda(cuda::CudaStream),
+    Vulkan(vulkan::VulkanStream),
 }
 
 impl Stream {
@@ -321,6 +322,7 @@ pub(crate) enum EventInner {
     /// When the event was last recorded.
     Cpu(Mutex<Option<Instant>>),
     Cuda(cuda::CudaEvent),
+    Vulkan(vulkan::VulkanEvent),
 }
 
 impl Event {

@@ -9,9 +9,10 @@ use hypersonic_ir::{Exception, Module};
 use hypersonic_llvm::ptx::{compile_ptx, Ptx, PtxOptions};
 use hypersonic_llvm::simt::SimtModule;
 use hypersonic_llvm::HostOptions;
+use hypersonic_spirv::{compile_spirv, SpirvModule, SpirvOptions};
 
 use crate::device::DeviceLimits;
-use crate::{cuda, Result, RuntimeError};
+use crate::{cuda, vulkan, Result, RuntimeError};
 
 /// How a kernel is launched: `grid` blocks of `block` threads, each block with
 /// `dynamic_shared_bytes` bytes of dynamic shared memory after the kernel's
@@ -174,6 +175,27 @@ pub struct Kernel {
     fixed_ptx: Option<Arc<Ptx>>,
     /// The loaded CUDA module per CUDA device index.
     pub(crate) cuda: Mutex<HashMap<usize, Arc<cuda::LoadedKernel>>>,
+    /// SPIR-V per set of device features (see [`Kernel::spirv`]).
+    spirv: Mutex<HashMap<SpirvKey, Arc<SpirvModule>>>,
+    /// The given SPIR-V of an image-only kernel.
+    fixed_spirv: Option<Arc<SpirvModule>>,
+    /// The shader module (and its pipelines) per Vulkan device index.
+    pub(crate) vulkan: Mutex<HashMap<usize, Arc<vulkan::LoadedShader>>>,
+}
+
+/// The [`SpirvOptions`] that make a difference to the SPIR-V, as a map key.
+type SpirvKey = (u32, bool, bool, bool, bool, u32, bool);
+
+fn spirv_key(o: &SpirvOptions) -> SpirvKey {
+    (
+        o.subgroup_size,
+        o.float64,
+        o.int64,
+        o.atomic_float32_add,
+        o.atomic_float64_add,
+        o.max_push_constant_bytes,
+        o.fastmath,
+    )
 }
 
 impl Kernel {
@@ -201,6 +223,9 @@ impl Kernel {
             ptx: Mutex::new(HashMap::new()),
             fixed_ptx: None,
             cuda: Mutex::new(HashMap::new()),
+            spirv: Mutex::new(HashMap::new()),
+            fixed_spirv: None,
+            vulkan: Mutex::new(HashMap::new()),
         }
     }
 
@@ -225,7 +250,18 @@ impl Kernel {
             ptx: Mutex::new(HashMap::new()),
             fixed_ptx: ptx.map(Arc::new),
             cuda: Mutex::new(HashMap::new()),
+            spirv: Mutex::new(HashMap::new()),
+            fixed_spirv: None,
+            vulkan: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Gives an image-only kernel (see [`Kernel::from_images`]) its SPIR-V for
+    /// Vulkan devices, used as it is whatever the device's features. Its
+    /// `param_slots` must be the kernel's.
+    pub fn with_spirv(mut self, spirv: SpirvModule) -> Kernel {
+        self.fixed_spirv = Some(Arc::new(spirv));
+        self
     }
 
     /// A number unique to this kernel in the process.
@@ -311,6 +347,42 @@ impl Kernel {
         let ptx = Arc::new(ptx);
         cache.insert(cc, ptx.clone());
         Ok(ptx)
+    }
+
+    /// The SPIR-V for a Vulkan device with the features of `opts`, compiled
+    /// on first use (once per distinct set of options).
+    pub fn spirv(&self, opts: &SpirvOptions) -> Result<Arc<SpirvModule>> {
+        if let Some(m) = &self.fixed_spirv {
+            return Ok(m.clone());
+        }
+        let target = "Vulkan (SPIR-V)".to_string();
+        let Source::Ir {
+            module, host, ptx, ..
+        } = &self.source
+        else {
+            return Err(RuntimeError::Compile {
+                kernel: self.name.clone(),
+                target,
+                message: "the kernel was given no SPIR-V".into(),
+            });
+        };
+        let opts = SpirvOptions {
+            fastmath: opts.fastmath || host.fastmath || ptx.fastmath,
+            ..opts.clone()
+        };
+        let key = spirv_key(&opts);
+        let mut cache = self.spirv.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = cache.get(&key) {
+            return Ok(m.clone());
+        }
+        let m = compile_spirv(module, &opts).map_err(|e| RuntimeError::Compile {
+            kernel: self.name.clone(),
+            target,
+            message: e.to_string(),
+        })?;
+        let m = Arc::new(m);
+        cache.insert(key, m.clone());
+        Ok(m)
     }
 
     pub(crate) fn check_args(&self, args: &[u64], slots: usize) -> Result<()> {
