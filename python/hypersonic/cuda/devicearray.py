@@ -113,8 +113,18 @@ class DeviceNDArray:
         hi = sum(max(0, (n - 1) * s) for n, s in zip(self.shape, self.strides)) + self.itemsize
         return self._offset + lo, hi - lo
 
+    def _is_dense_c(self):
+        return self.strides == _contiguous_strides(self.shape, self.itemsize)
+
     def copy_to_host(self, ary=None, stream=0):
         """Copies to a NumPy array (a new one, or ``ary``) and returns it."""
+        if self._is_dense_c() and (ary is None or (ary.flags.c_contiguous and ary.shape == self.shape
+                                                   and ary.dtype == self.dtype)):
+            # One copy, straight into the result.
+            out = np.empty(self.shape, self.dtype) if ary is None else ary
+            if self.nbytes:
+                self._buffer.copy_to_host(out.reshape(-1).view(np.uint8), self._offset, _stream(stream))
+            return out
         start, length = self._span()
         raw = np.empty(max(length, 1), dtype=np.uint8)
         if length:
@@ -135,7 +145,7 @@ class DeviceNDArray:
         ary = np.asarray(ary)
         if ary.shape != self.shape:
             raise ValueError(f"copy_to_device of shape {ary.shape} into a device array of shape {self.shape}")
-        if self.is_c_contiguous() and self.strides == _contiguous_strides(self.shape, self.itemsize):
+        if self._is_dense_c():
             src = np.ascontiguousarray(ary, dtype=self.dtype)
             if src.nbytes:
                 self._buffer.copy_from_host(src.reshape(-1).view(np.uint8), self._offset, _stream(stream))
@@ -160,9 +170,11 @@ class DeviceNDArray:
         NumPy on a stand-in array that shares our geometry."""
         base = np.empty(1, dtype=self.dtype)
         probe = np.lib.stride_tricks.as_strided(base, self.shape, self.strides)
+        # Indexing with a trailing Ellipsis keeps even a single element a (0-d) view.
+        key = key if isinstance(key, tuple) else (key,)
+        if not any(k is Ellipsis for k in key):
+            key = key + (Ellipsis,)
         view = probe[key]
-        if not isinstance(view, np.ndarray):  # a single element
-            view = probe[key if isinstance(key, tuple) else (key,)][..., None][..., 0]
         delta = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
         return view.shape, view.strides, self._offset + delta
 

@@ -93,6 +93,13 @@ def _dims(value, what):
     return value + (1,) * (3 - len(value))
 
 
+def _shared_bytes(value):
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"the dynamic shared memory size must be at least 0 bytes, not {value}")
+    return value
+
+
 def _arg_type(arg):
     if isinstance(arg, DeviceNDArray):
         return arg._hs_type
@@ -172,7 +179,8 @@ class Kernel:
         if self._frozen:
             from ..dispatcher import _conversion_cost
 
-            fits = [(c, s) for s, c in ((_conversion_cost(types, s), s) for s in self._specs) if c is not None]
+            costs = ((_conversion_cost(types, sig), sig) for sig in self._specs)
+            fits = [(cost, sig) for cost, sig in costs if cost is not None]
             if not fits:
                 sigs = "\n".join(f"  {self.__qualname__}({', '.join(map(str, s))})" for s in self._specs)
                 raise TypeError(
@@ -218,13 +226,15 @@ class Kernel:
         griddim, blockdim = config[0], config[1]
         stream = config[2] if len(config) > 2 else 0
         sharedmem = config[3] if len(config) > 3 else 0
-        return _Launcher(self, _dims(griddim, "the grid"), _dims(blockdim, "the block"), stream, int(sharedmem))
+        return _Launcher(self, _dims(griddim, "the grid"), _dims(blockdim, "the block"), stream,
+                         _shared_bytes(sharedmem))
 
     def forall(self, ntasks, tpb=0, stream=0, sharedmem=0):
         """A launcher running at least ``ntasks`` threads in 1-D blocks."""
         tpb = int(tpb) or 128
         blocks = max(1, math.ceil(int(ntasks) / tpb))
-        return _Launcher(self, _dims(blocks, "the grid"), _dims(tpb, "the block"), stream, int(sharedmem))
+        return _Launcher(self, _dims(blocks, "the grid"), _dims(tpb, "the block"), stream,
+                         _shared_bytes(sharedmem))
 
     def _launch(self, grid, block, stream, sharedmem, args):
         device = _devices.device_of_stream(stream)
