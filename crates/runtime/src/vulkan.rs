@@ -229,6 +229,8 @@ pub struct VulkanFeatures {
     pub min_subgroup_size: u32,
     pub max_subgroup_size: u32,
     pub subgroup_size_control: bool,
+    /// Whether a pipeline may require full subgroups (`computeFullSubgroups`).
+    pub compute_full_subgroups: bool,
     /// Whether subgroup operations work in compute shaders at all.
     pub subgroups_in_compute: bool,
     pub subgroup_operations: SubgroupOperations,
@@ -516,6 +518,7 @@ impl VulkanDevice {
             min_subgroup_size: min_sg,
             max_subgroup_size: max_sg,
             subgroup_size_control: sg_control_ok,
+            compute_full_subgroups: v13 && b(f13.compute_full_subgroups),
             subgroups_in_compute: subgroup
                 .supported_stages
                 .contains(vk::ShaderStageFlags::COMPUTE),
@@ -639,6 +642,41 @@ impl VulkanDevice {
             max_push_constant_bytes: f.max_push_constant_bytes,
             fastmath: false,
         }
+    }
+
+    /// Whether the device has the feature named as in `VkPhysicalDevice*Features`
+    /// (or a subgroup operation bit, `subgroupBallot`); `None` for names we do
+    /// not know, which the driver then judges.
+    fn has_feature(&self, name: &str) -> Option<bool> {
+        let f = &self.features;
+        let ops = &f.subgroup_operations;
+        let sub = |op: bool| f.subgroups_in_compute && op;
+        Some(match name {
+            "bufferDeviceAddress" => f.buffer_device_address,
+            "shaderInt64" => f.int64,
+            "shaderFloat64" => f.float64,
+            "shaderInt16" => f.int16,
+            "shaderInt8" => f.int8,
+            "storageBuffer8BitAccess" => f.storage_buffer_8bit,
+            "storageBuffer16BitAccess" => f.storage_buffer_16bit,
+            "shaderBufferInt64Atomics" => f.int64_atomics_buffer,
+            "shaderSharedInt64Atomics" => f.int64_atomics_shared,
+            "shaderBufferFloat32AtomicAdd" => f.atomic_float32_add,
+            "shaderBufferFloat64AtomicAdd" => f.atomic_float64_add,
+            "shaderSharedFloat32AtomicAdd" => f.atomic_float32_shared_add,
+            "shaderSharedFloat64AtomicAdd" => f.atomic_float64_shared_add,
+            "vulkanMemoryModel" => f.vulkan_memory_model,
+            "vulkanMemoryModelDeviceScope" => f.vulkan_memory_model_device_scope,
+            "subgroupBasic" => sub(ops.basic),
+            "subgroupVote" => sub(ops.vote),
+            "subgroupArithmetic" => sub(ops.arithmetic),
+            "subgroupBallot" => sub(ops.ballot),
+            "subgroupShuffle" => sub(ops.shuffle),
+            "subgroupShuffleRelative" => sub(ops.shuffle_relative),
+            "subgroupClustered" => sub(ops.clustered),
+            "subgroupQuad" => sub(ops.quad),
+            _ => return None,
+        })
     }
 
     /// Whether a launch may pick this device by default: a usable real GPU.
@@ -835,8 +873,11 @@ struct Ctx {
     pipeline_cache: vk::PipelineCache,
     mem: vk::PhysicalDeviceMemoryProperties,
     device_type: VulkanDeviceType,
-    /// The subgroup size pipelines require, when the device lets us choose.
-    required_subgroup_size: Option<u32>,
+    /// Whether pipelines may ask for a subgroup size (and for full subgroups).
+    subgroup_size_control: bool,
+    compute_full_subgroups: bool,
+    /// The subgroup sizes one may ask for.
+    subgroup_size_range: (u32, u32),
     /// `maxComputeWorkGroupCount`.
     max_dispatch: [u32; 3],
     max_push_constant_bytes: u32,
@@ -889,7 +930,8 @@ impl Ctx {
             .shader_buffer_int64_atomics(f.int64_atomics_buffer)
             .shader_shared_int64_atomics(f.int64_atomics_shared);
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default()
-            .subgroup_size_control(f.subgroup_size_control);
+            .subgroup_size_control(f.subgroup_size_control)
+            .compute_full_subgroups(f.compute_full_subgroups);
         let mut fatomic = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default()
             .shader_buffer_float32_atomic_add(f.atomic_float32_add)
             .shader_buffer_float64_atomic_add(f.atomic_float64_add)
@@ -957,9 +999,9 @@ impl Ctx {
             pipeline_cache,
             mem,
             device_type: f.device_type,
-            required_subgroup_size: (f.subgroup_size_control
-                && f.subgroup_size != f.default_subgroup_size)
-                .then_some(f.subgroup_size),
+            subgroup_size_control: f.subgroup_size_control,
+            compute_full_subgroups: f.compute_full_subgroups,
+            subgroup_size_range: (f.min_subgroup_size, f.max_subgroup_size),
             max_dispatch: f.max_workgroup_count,
             max_push_constant_bytes: f.max_push_constant_bytes,
             timestamp_period_ns: f.timestamp_period_ns,
@@ -1412,7 +1454,7 @@ pub(crate) struct LoadedShader {
     spirv: Arc<SpirvModule>,
     module: vk::ShaderModule,
     layout: vk::PipelineLayout,
-    push_bytes: u32,
+    conv: Conventions,
     entry: CString,
     /// One pipeline per (block shape, dynamic shared bytes).
     pipelines: Mutex<HashMap<([u32; 3], u32), vk::Pipeline>>,
@@ -1496,15 +1538,29 @@ impl LoadedShader {
         let spec = vk::SpecializationInfo::default()
             .map_entries(&entries)
             .data(&data);
+        // Warp functions compiled as subgroup operations of `n` lanes need
+        // subgroups of exactly `n` lanes, full ones where the device can
+        // promise that (which needs whole subgroups along x).
+        let ctx = &self.ctx;
+        let (lo, hi) = ctx.subgroup_size_range;
+        let required_size = self
+            .conv
+            .subgroup_size
+            .filter(|&n| ctx.subgroup_size_control && lo <= n && n <= hi);
+        let full =
+            required_size.is_some_and(|n| ctx.compute_full_subgroups && block[0].is_multiple_of(n));
         let mut required = vk::PipelineShaderStageRequiredSubgroupSizeCreateInfo::default()
-            .required_subgroup_size(self.ctx.required_subgroup_size.unwrap_or(0));
+            .required_subgroup_size(required_size.unwrap_or(0));
         let mut stage = vk::PipelineShaderStageCreateInfo::default()
             .stage(vk::ShaderStageFlags::COMPUTE)
             .module(self.module)
             .name(&self.entry)
             .specialization_info(&spec);
-        if self.ctx.required_subgroup_size.is_some() {
+        if required_size.is_some() {
             stage = stage.push_next(&mut required);
+        }
+        if full {
+            stage = stage.flags(vk::PipelineShaderStageCreateFlags::REQUIRE_FULL_SUBGROUPS);
         }
         let info = vk::ComputePipelineCreateInfo::default()
             .stage(stage)
@@ -1530,6 +1586,35 @@ impl LoadedShader {
         dev.stats.pipelines.fetch_add(1, Ordering::Relaxed);
         pipelines.insert((block, dynamic), p);
         Ok(p)
+    }
+}
+
+/// How a module is launched, from [`SpirvModule`].
+struct Conventions {
+    /// Size of the push-constant range: `8 * (param_slots + 1)` with the slots
+    /// in push constants, else 16 (the slot buffer's address, the status
+    /// word's address).
+    push_bytes: u32,
+    /// Workgroup memory per thread on top of the static shared memory.
+    shared_per_thread: u64,
+    /// Vulkan feature names the device must have.
+    required_features: Vec<String>,
+    /// The subgroup size the module's warp functions assume, if any.
+    subgroup_size: Option<u32>,
+}
+
+impl Conventions {
+    fn of(m: &SpirvModule) -> Conventions {
+        Conventions {
+            push_bytes: if m.slots_in_push_constants {
+                8 * (m.param_slots as u32 + 1)
+            } else {
+                16
+            },
+            shared_per_thread: 0,
+            required_features: vec!["bufferDeviceAddress".into(), "shaderInt64".into()],
+            subgroup_size: None,
+        }
     }
 }
 
@@ -1576,11 +1661,17 @@ impl VulkanDevice {
             target: self.label(),
             message,
         };
-        let push_bytes = if spirv.slots_in_push_constants {
-            8 * (spirv.param_slots as u32 + 1)
-        } else {
-            8
-        };
+        let conv = Conventions::of(&spirv);
+        let push_bytes = conv.push_bytes;
+        if let Some(missing) = conv
+            .required_features
+            .iter()
+            .find(|f| self.has_feature(f) == Some(false))
+        {
+            return Err(compile_error(format!(
+                "the device lacks {missing}, which this kernel needs"
+            )));
+        }
         if push_bytes > ctx.max_push_constant_bytes {
             return Err(compile_error(format!(
                 "the kernel's {} argument slots need {push_bytes} bytes of push constants; \
@@ -1642,7 +1733,7 @@ impl VulkanDevice {
             spirv,
             module,
             layout,
-            push_bytes,
+            conv,
             entry,
             pipelines: Mutex::new(HashMap::new()),
             status,
@@ -1968,7 +2059,13 @@ impl Device for VulkanDevice {
         let loaded = self.loaded(kernel)?;
         let spirv = &loaded.spirv;
         kernel.check_args(args, spirv.param_slots)?;
-        config.validate(&self.info.limits, spirv.static_shared_bytes)?;
+        // Per-thread workgroup memory (the warp exchange) counts as static.
+        let shared = loaded
+            .conv
+            .shared_per_thread
+            .saturating_mul(config.threads_per_block())
+            .saturating_add(spirv.static_shared_bytes);
+        config.validate(&self.info.limits, shared)?;
         let dynamic = u32::try_from(config.dynamic_shared_bytes).map_err(|_| {
             RuntimeError::InvalidLaunch(format!(
                 "{} bytes of dynamic shared memory is more than any Vulkan device has",
@@ -1993,24 +2090,29 @@ impl Device for VulkanDevice {
             )));
         }
         let pipeline = loaded.pipeline(self, config.block, dynamic)?;
-        let mut slots: Vec<u64> = Vec::with_capacity(args.len() + 1);
-        slots.extend_from_slice(args);
-        slots.push(loaded.status.addr());
+        let status = loaded.status.addr();
         let mut keep: Keep = vec![Box::new(loaded.clone())];
-        let push: Vec<u8> = if spirv.slots_in_push_constants {
-            slots.iter().flat_map(|s| s.to_le_bytes()).collect()
+        let words: Vec<u64> = if spirv.slots_in_push_constants {
+            args.iter().copied().chain([status]).collect()
         } else {
-            let buf = ctx.alloc(8 * slots.len() as u64, MemKind::Host)?;
+            // The slots in a buffer of their own, alive until the launch completes.
+            let buf = ctx.alloc(8 * args.len() as u64, MemKind::Host)?;
             let p = buf.ptr().expect("host-visible");
             // SAFETY: a fresh host-visible allocation of 8 bytes per slot.
-            unsafe {
-                std::ptr::copy_nonoverlapping(slots.as_ptr().cast::<u8>(), p, 8 * slots.len())
-            };
+            unsafe { std::ptr::copy_nonoverlapping(args.as_ptr().cast::<u8>(), p, 8 * args.len()) };
             let addr = buf.addr();
             keep.push(Box::new(buf));
-            addr.to_le_bytes().to_vec()
+            vec![addr, status]
         };
-        debug_assert!(push.len() as u32 <= loaded.push_bytes);
+        let push: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        if push.len() as u32 > loaded.conv.push_bytes {
+            return Err(RuntimeError::InvalidLaunch(format!(
+                "kernel `{}` declares {} bytes of push constants, but its slots take {}",
+                kernel.name(),
+                loaded.conv.push_bytes,
+                push.len()
+            )));
+        }
         let grid = config.grid;
         let layout = loaded.layout;
         ctx.submit(stream, keep, |d, cmd| {

@@ -584,15 +584,23 @@ fn device_specs() {
     let err = device_from_spec("tpu").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown device `tpu`: write `cpu`, `cuda` or `cuda:N`"
+        "unknown device `tpu`: write `cpu`, `cuda`, `cuda:N`, `vulkan` or `vulkan:N`"
     );
     assert!(device_from_spec("cuda:x").is_err());
     if !hypersonic_runtime::cuda_available() {
         let err = device_from_spec("cuda:0").unwrap_err();
         assert!(err.to_string().starts_with("no CUDA device: "), "{err}");
     }
+    // CUDA devices and Vulkan GPUs, then the CPU, then lavapipe and the like.
     let all = hypersonic_runtime::devices();
-    assert_eq!(all.last().unwrap().id().kind, DeviceKind::Cpu);
+    let cpu = all
+        .iter()
+        .position(|d| d.id().kind == DeviceKind::Cpu)
+        .unwrap();
+    assert!(all[..cpu].iter().all(|d| d.id().kind != DeviceKind::Cpu));
+    assert!(all[cpu + 1..]
+        .iter()
+        .all(|d| d.id().kind == DeviceKind::Vulkan));
 }
 
 #[test]
@@ -603,11 +611,18 @@ fn default_device_honours_the_environment() {
         hypersonic_runtime::default_device().unwrap().id().kind,
         DeviceKind::Cpu
     );
-    std::env::set_var("HYPERSONIC_DEVICE", "vulkan:7");
+    std::env::set_var("HYPERSONIC_DEVICE", "tpu:7");
     let err = hypersonic_runtime::default_device().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "HYPERSONIC_DEVICE=vulkan:7: unknown device `vulkan:7`: write `cpu`, `cuda` or `cuda:N`"
+        "HYPERSONIC_DEVICE=tpu:7: unknown device `tpu:7`: write `cpu`, `cuda`, `cuda:N`, `vulkan` or `vulkan:N`"
+    );
+    std::env::set_var("HYPERSONIC_DEVICE", "vulkan:77");
+    let err = hypersonic_runtime::default_device().unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("HYPERSONIC_DEVICE=vulkan:77: no Vulkan device"),
+        "{err}"
     );
     if !hypersonic_runtime::cuda_available() {
         std::env::set_var("HYPERSONIC_DEVICE", "cuda");
@@ -619,11 +634,10 @@ fn default_device_honours_the_environment() {
         );
     }
     std::env::remove_var("HYPERSONIC_DEVICE");
+    // The first device in order of preference: CUDA, a Vulkan GPU, the CPU.
     let d = hypersonic_runtime::default_device().unwrap();
-    let want = if hypersonic_runtime::cuda_available() {
-        DeviceKind::Cuda
-    } else {
-        DeviceKind::Cpu
-    };
-    assert_eq!(d.id().kind, want);
+    assert_eq!(d.id(), hypersonic_runtime::devices()[0].id());
+    if hypersonic_runtime::cuda_available() {
+        assert_eq!(d.id().kind, DeviceKind::Cuda);
+    }
 }

@@ -79,7 +79,10 @@ fn availability_never_panics() {
     assert_eq!(cuda_available(), available);
     let devices = cuda_devices();
     let all = hypersonic_runtime::devices();
-    assert_eq!(all.len(), devices.len() + 1);
+    assert_eq!(
+        all.len(),
+        devices.len() + 1 + hypersonic_runtime::vulkan_devices().len()
+    );
     if available {
         assert!(cuda_driver_version().is_some());
         for d in &devices {

@@ -158,10 +158,10 @@ fn child() {
     assert!(cuda_devices().is_empty());
     let err = hypersonic_runtime::device_from_spec("cuda").unwrap_err();
     assert_eq!(err.to_string(), format!("no CUDA device: {want}"));
-    assert_eq!(
-        hypersonic_runtime::default_device().unwrap().id().kind,
-        DeviceKind::Cpu
-    );
+    // Without CUDA: a Vulkan GPU if there is one, else the CPU.
+    let d = hypersonic_runtime::default_device().unwrap();
+    assert_eq!(d.id(), hypersonic_runtime::devices()[0].id());
+    assert_ne!(d.id().kind, DeviceKind::Cuda);
 }
 
 fn fake_gpu() {
@@ -178,7 +178,10 @@ fn fake_gpu() {
     assert_eq!(info.limits.max_shared_memory_per_block, 49152);
     assert_eq!(info.limits.max_shared_memory_per_block_optin, 166912);
     assert_eq!(info.multiprocessors, 108);
-    assert_eq!(hypersonic_runtime::devices().len(), 2);
+    assert_eq!(
+        hypersonic_runtime::devices().len(),
+        2 + hypersonic_runtime::vulkan_devices().len()
+    );
 
     // Memory.
     let n = 1000usize;
