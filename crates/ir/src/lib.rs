@@ -17,6 +17,7 @@
 pub mod abi;
 pub mod builder;
 pub mod gpu;
+pub mod mathlib;
 pub mod ops;
 pub mod passes;
 pub mod printer;
