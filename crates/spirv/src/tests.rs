@@ -1,0 +1,1348 @@
+//! Tests: kernels built by hand in IR; every module must pass
+//! `spirv-val --target-env vulkan1.2` (Debian's `spirv-tools`).
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hypersonic_ir::builder::FunctionBuilder;
+use hypersonic_ir::*;
+
+use crate::*;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `spirv-val` on the module; panics with the disassembly on failure.
+fn validate(m: &SpirvModule) {
+    let dir = std::env::temp_dir();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!(
+        "hypersonic-spirv-test-{}-{n}-{}.spv",
+        std::process::id(),
+        m.entry_name
+    ));
+    let bytes: Vec<u8> = m.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    std::fs::write(&path, bytes).expect("write the SPIR-V to a temporary file");
+    let out = Command::new("spirv-val")
+        .args(["--target-env", "vulkan1.2"])
+        .arg(&path)
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => panic!(
+            "spirv-val could not be run ({e}): install SPIRV-Tools (Debian/Ubuntu: \
+             `apt-get install spirv-tools`) — every SPIR-V module must be validated"
+        ),
+    };
+    if !out.status.success() {
+        let dis = Command::new("spirv-dis")
+            .arg(&path)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_else(|e| format!("(spirv-dis failed: {e})"));
+        let _ = std::fs::remove_file(&path);
+        panic!(
+            "spirv-val rejected `{}`:\n{}{}\n--- disassembly ---\n{dis}",
+            m.entry_name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if let Some(dir) = std::env::var_os("HYPERSONIC_SPIRV_DUMP") {
+        let _ = std::fs::copy(
+            &path,
+            std::path::Path::new(&dir).join(format!("{}.spv", m.entry_name)),
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+fn compile_ok(m: &Module, opts: &SpirvOptions) -> SpirvModule {
+    let t = std::time::Instant::now();
+    let r = compile_spirv(m, opts).unwrap_or_else(|e| panic!("compile_spirv failed: {e}"));
+    let dt = t.elapsed();
+    eprintln!(
+        "{}: {} words in {:.3} ms",
+        r.entry_name,
+        r.words.len(),
+        dt.as_secs_f64() * 1e3
+    );
+    validate(&r);
+    r
+}
+
+/// Compiles for subgroups of 32, 64 and 8 (native, halves, emulated).
+fn compile_all(m: &Module) -> SpirvModule {
+    let mut last = None;
+    for sg in [32, 64, 8, 16] {
+        let opts = SpirvOptions {
+            subgroup_size: sg,
+            ..SpirvOptions::default()
+        };
+        last = Some(compile_ok(m, &opts));
+    }
+    last.unwrap()
+}
+
+const I32: Type = Type::Scalar(Scalar::I32);
+const U32: Type = Type::Scalar(Scalar::U32);
+const F32: Type = Type::Scalar(Scalar::F32);
+
+fn arr(s: Scalar, nd: u8) -> Type {
+    Type::array(s, nd, Layout::C)
+}
+
+/// A thin layer over `FunctionBuilder` for writing kernels.
+struct K {
+    b: FunctionBuilder,
+    params: Vec<Type>,
+    exceptions: Vec<Exception>,
+    extra: Vec<Function>,
+}
+
+impl K {
+    fn new(name: &str, params: Vec<Type>) -> K {
+        K {
+            b: FunctionBuilder::new(name, params.clone(), Type::None),
+            params,
+            exceptions: vec![],
+            extra: vec![],
+        }
+    }
+    fn e(&mut self, op: Op, t: Type) -> ValueId {
+        self.b.emit(op, t)
+    }
+    fn param(&mut self, i: u32) -> ValueId {
+        let t = self.params[i as usize].clone();
+        self.e(Op::Param(i), t)
+    }
+    fn int(&mut self, s: Scalar, v: i64) -> ValueId {
+        self.e(Op::Const(Const::Int(v)), Type::Scalar(s))
+    }
+    fn i64(&mut self, v: i64) -> ValueId {
+        self.int(Scalar::I64, v)
+    }
+    fn i32(&mut self, v: i64) -> ValueId {
+        self.int(Scalar::I32, v)
+    }
+    fn float(&mut self, s: Scalar, v: f64) -> ValueId {
+        self.e(Op::Const(Const::Float(v)), Type::Scalar(s))
+    }
+    fn ty(&self, v: ValueId) -> Type {
+        self.b.value_type(v).clone()
+    }
+    fn bin(&mut self, o: BinaryOp, a: ValueId, b: ValueId) -> ValueId {
+        let t = self.ty(a);
+        self.e(Op::Binary(o, a, b), t)
+    }
+    fn cmp(&mut self, o: CmpOp, a: ValueId, b: ValueId) -> ValueId {
+        self.e(Op::Compare(o, a, b), Type::BOOL)
+    }
+    fn cast(&mut self, a: ValueId, s: Scalar) -> ValueId {
+        self.e(Op::Cast(a), Type::Scalar(s))
+    }
+    fn geo(&mut self, g: Geometry) -> ValueId {
+        self.e(Op::Geometry(g, Axis::X), I32)
+    }
+    /// `blockIdx.x * blockDim.x + threadIdx.x` as an int64.
+    fn global_id(&mut self) -> ValueId {
+        let bi = self.geo(Geometry::BlockIdx);
+        let bd = self.geo(Geometry::BlockDim);
+        let t = self.geo(Geometry::ThreadIdx);
+        let m = self.bin(BinaryOp::Mul, bi, bd);
+        let s = self.bin(BinaryOp::Add, m, t);
+        self.cast(s, Scalar::I64)
+    }
+    fn load(&mut self, a: ValueId, idx: &[ValueId]) -> ValueId {
+        let t = match self.ty(a) {
+            Type::Array { dtype, .. } => Type::Scalar(dtype),
+            _ => panic!("not an array"),
+        };
+        self.e(Op::ArrayLoad(a, idx.to_vec()), t)
+    }
+    fn store(&mut self, a: ValueId, idx: &[ValueId], v: ValueId) {
+        self.b.push(Stmt::ArrayStore {
+            array: a,
+            indices: idx.to_vec(),
+            value: v,
+            loc: Loc::default(),
+        });
+    }
+    fn if_(&mut self, c: ValueId, then: impl FnOnce(&mut K)) {
+        self.if_else(c, then, |_| {})
+    }
+    fn if_else(&mut self, c: ValueId, then: impl FnOnce(&mut K), els: impl FnOnce(&mut K)) {
+        self.b.open_block();
+        then(self);
+        let t = self.b.close_block();
+        self.b.open_block();
+        els(self);
+        let e = self.b.close_block();
+        self.b.push(Stmt::If {
+            cond: c,
+            then_block: t,
+            else_block: e,
+        });
+    }
+    fn loop_(&mut self, body: impl FnOnce(&mut K)) {
+        self.b.open_block();
+        body(self);
+        let body = self.b.close_block();
+        self.b.push(Stmt::Loop { body });
+    }
+    /// `for i in range(start, stop)` over a fresh int64 local; `body` gets `i`.
+    fn range(&mut self, start: ValueId, stop: ValueId, body: impl FnOnce(&mut K, ValueId)) {
+        let l = self.b.add_local("i", Type::I64);
+        self.b.push(Stmt::Store {
+            local: l,
+            value: start,
+        });
+        self.loop_(|k| {
+            let i = k.e(Op::LoadLocal(l), Type::I64);
+            let done = k.cmp(CmpOp::Ge, i, stop);
+            k.if_(done, |k| k.b.push(Stmt::Break));
+            body(k, i);
+            let one = k.i64(1);
+            let n = k.bin(BinaryOp::Add, i, one);
+            k.b.push(Stmt::Store { local: l, value: n });
+        });
+    }
+    fn raise(&mut self, class: &str) {
+        self.exceptions.push(Exception {
+            class: class.into(),
+            message: String::new(),
+        });
+        let exc = ExcId(self.exceptions.len() as u32 - 1);
+        self.b.push(Stmt::Raise {
+            exc,
+            loc: Loc::default(),
+        });
+    }
+    fn finish(mut self) -> Module {
+        self.b.push(Stmt::Return { value: None });
+        let mut functions = vec![self.b.finish()];
+        functions.extend(self.extra);
+        let m = Module {
+            functions,
+            entry: FuncId(0),
+            exceptions: self.exceptions,
+        };
+        verify::verify_module(&m).unwrap_or_else(|e| panic!("bad test IR: {e}"));
+        m
+    }
+}
+
+fn vadd(s: Scalar) -> Module {
+    let mut k = K::new(&format!("vadd_{s}"), vec![arr(s, 1), arr(s, 1), arr(s, 1)]);
+    let (a, b, out) = (k.param(0), k.param(1), k.param(2));
+    let i = k.global_id();
+    let n = k.e(Op::ArrayDim(out, 0), Type::I64);
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    k.if_(inb, |k| {
+        let x = k.load(a, &[i]);
+        let y = k.load(b, &[i]);
+        let z = k.bin(BinaryOp::Add, x, y);
+        k.store(out, &[i], z);
+    });
+    k.finish()
+}
+
+#[test]
+fn vector_add_f32_and_f64() {
+    let m = compile_all(&vadd(Scalar::F32));
+    assert_eq!(m.param_slots, 9);
+    assert!(m.slots_in_push_constants);
+    assert_eq!(m.push_constant_bytes, 80);
+    assert_eq!(m.subgroup_size, None);
+    assert!(!m.required_features.contains(&"shaderFloat64".to_string()));
+    let m = compile_all(&vadd(Scalar::F64));
+    assert!(m.required_features.contains(&"shaderFloat64".to_string()));
+    let no_f64 = SpirvOptions {
+        float64: false,
+        ..SpirvOptions::default()
+    };
+    match compile_spirv(&vadd(Scalar::F64), &no_f64) {
+        Err(SpirvError::MissingFeature { feature, .. }) => assert!(feature.contains("float64")),
+        r => panic!("expected a missing float64 feature, got {r:?}"),
+    }
+    // Every other dtype too, including the 8/16-bit ones and complex numbers.
+    for s in Scalar::ALL {
+        if s != Scalar::Bool {
+            compile_ok(&vadd(s), &SpirvOptions::default());
+        }
+    }
+}
+
+#[test]
+fn slots_in_a_buffer_when_push_constants_are_too_small() {
+    let opts = SpirvOptions {
+        max_push_constant_bytes: 64,
+        ..SpirvOptions::default()
+    };
+    let m = compile_ok(&vadd(Scalar::F32), &opts);
+    assert!(!m.slots_in_push_constants);
+    assert_eq!(m.push_constant_bytes, 16);
+}
+
+fn block_reduce() -> Module {
+    // out[blockIdx] = sum(a[block's elements]) with a shared tree reduction.
+    let mut k = K::new("block_sum", vec![arr(Scalar::F32, 1), arr(Scalar::F32, 1)]);
+    let (a, out) = (k.param(0), k.param(1));
+    let sh = k.e(
+        Op::SharedArray {
+            dtype: Scalar::F32,
+            shape: vec![256],
+            dynamic: false,
+        },
+        Type::Array {
+            dtype: Scalar::F32,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Shared,
+        },
+    );
+    let t32 = k.geo(Geometry::ThreadIdx);
+    let t = k.cast(t32, Scalar::I64);
+    let i = k.global_id();
+    let n = k.e(Op::ArrayDim(a, 0), Type::I64);
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    let zero = k.float(Scalar::F32, 0.0);
+    let acc = k.b.add_local("acc", F32);
+    k.b.push(Stmt::Store {
+        local: acc,
+        value: zero,
+    });
+    k.if_(inb, |k| {
+        let x = k.load(a, &[i]);
+        k.b.push(Stmt::Store {
+            local: acc,
+            value: x,
+        });
+    });
+    let x = k.e(Op::LoadLocal(acc), F32);
+    k.store(sh, &[t], x);
+    k.b.push(Stmt::Barrier {
+        loc: Loc::default(),
+    });
+    let bd = k.geo(Geometry::BlockDim);
+    let bd = k.cast(bd, Scalar::I64);
+    let two = k.i64(2);
+    let s0 = k.bin(BinaryOp::FloorDiv, bd, two);
+    let sl = k.b.add_local("s", Type::I64);
+    k.b.push(Stmt::Store {
+        local: sl,
+        value: s0,
+    });
+    k.loop_(|k| {
+        let s = k.e(Op::LoadLocal(sl), Type::I64);
+        let z = k.i64(0);
+        let done = k.cmp(CmpOp::Le, s, z);
+        k.if_(done, |k| k.b.push(Stmt::Break));
+        let act = k.cmp(CmpOp::Lt, t, s);
+        k.if_(act, |k| {
+            let j = k.bin(BinaryOp::Add, t, s);
+            let x = k.load(sh, &[t]);
+            let y = k.load(sh, &[j]);
+            let z = k.bin(BinaryOp::Add, x, y);
+            k.store(sh, &[t], z);
+        });
+        k.b.push(Stmt::Barrier {
+            loc: Loc::default(),
+        });
+        let two = k.i64(2);
+        let ns = k.bin(BinaryOp::FloorDiv, s, two);
+        k.b.push(Stmt::Store {
+            local: sl,
+            value: ns,
+        });
+    });
+    let z = k.i64(0);
+    let first = k.cmp(CmpOp::Eq, t, z);
+    k.if_(first, |k| {
+        let bi = k.geo(Geometry::BlockIdx);
+        let bi = k.cast(bi, Scalar::I64);
+        let z = k.i64(0);
+        let r = k.load(sh, &[z]);
+        k.store(out, &[bi], r);
+    });
+    k.finish()
+}
+
+#[test]
+fn shared_memory_block_reduction() {
+    let m = compile_all(&block_reduce());
+    assert_eq!(m.static_shared_bytes, 1024);
+}
+
+fn histogram(s: Scalar, native_float: bool) -> (Module, SpirvOptions) {
+    // bins[data[i] % nbins] += 1 (atomically), on global and on shared memory.
+    let mut k = K::new(
+        &format!("histogram_{s}"),
+        vec![arr(Scalar::I64, 1), arr(s, 1)],
+    );
+    let (data, bins) = (k.param(0), k.param(1));
+    let i = k.global_id();
+    let n = k.e(Op::ArrayDim(data, 0), Type::I64);
+    let local_bins = k.e(
+        Op::SharedArray {
+            dtype: s,
+            shape: vec![16],
+            dynamic: false,
+        },
+        Type::Array {
+            dtype: s,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Shared,
+        },
+    );
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    k.if_(inb, |k| {
+        let x = k.load(data, &[i]);
+        let nb = k.e(Op::ArrayDim(bins, 0), Type::I64);
+        let bin = k.bin(BinaryOp::Mod, x, nb);
+        let one = if s.is_float() {
+            k.float(s, 1.0)
+        } else {
+            k.int(s, 1)
+        };
+        k.e(
+            Op::Atomic {
+                op: AtomicOp::Add,
+                array: bins,
+                indices: vec![bin],
+                value: one,
+            },
+            Type::Scalar(s),
+        );
+        let sixteen = k.i64(16);
+        let lb = k.bin(BinaryOp::Mod, x, sixteen);
+        k.e(
+            Op::Atomic {
+                op: AtomicOp::Add,
+                array: local_bins,
+                indices: vec![lb],
+                value: one,
+            },
+            Type::Scalar(s),
+        );
+    });
+    let opts = SpirvOptions {
+        atomic_float32_add: native_float,
+        atomic_float64_add: native_float,
+        ..SpirvOptions::default()
+    };
+    (k.finish(), opts)
+}
+
+#[test]
+fn atomic_histograms() {
+    let (m, o) = histogram(Scalar::I32, false);
+    compile_ok(&m, &o);
+    let (m, o) = histogram(Scalar::F32, false);
+    let sm = compile_ok(&m, &o);
+    assert!(!sm
+        .required_features
+        .contains(&"shaderBufferFloat32AtomicAdd".to_string()));
+    let (m, o) = histogram(Scalar::F32, true);
+    let sm = compile_ok(&m, &o);
+    assert!(sm
+        .required_features
+        .contains(&"shaderBufferFloat32AtomicAdd".to_string()));
+    let (m, o) = histogram(Scalar::I64, false);
+    let sm = compile_ok(&m, &o);
+    assert!(sm
+        .required_features
+        .contains(&"shaderBufferInt64Atomics".to_string()));
+    let (m, o) = histogram(Scalar::F64, false);
+    compile_ok(&m, &o);
+    let (m, o) = histogram(Scalar::U32, false);
+    compile_ok(&m, &o);
+}
+
+/// Every atomic operation on every atomic dtype, global, shared and local.
+#[test]
+fn every_atomic() {
+    for s in [
+        Scalar::I32,
+        Scalar::U32,
+        Scalar::I64,
+        Scalar::U64,
+        Scalar::F32,
+        Scalar::F64,
+    ] {
+        for space in [Space::Global, Space::Shared, Space::Local] {
+            let mut k = K::new(&format!("atomics_{s}_{space:?}"), vec![arr(s, 1)]);
+            let g = k.param(0);
+            let a = match space {
+                Space::Global => g,
+                Space::Shared => k.e(
+                    Op::SharedArray {
+                        dtype: s,
+                        shape: vec![8],
+                        dynamic: false,
+                    },
+                    Type::Array {
+                        dtype: s,
+                        ndim: 1,
+                        layout: Layout::C,
+                        space,
+                    },
+                ),
+                _ => k.e(
+                    Op::LocalArray {
+                        dtype: s,
+                        shape: vec![8],
+                    },
+                    Type::Array {
+                        dtype: s,
+                        ndim: 1,
+                        layout: Layout::C,
+                        space,
+                    },
+                ),
+            };
+            let z = k.i64(0);
+            let v = if s.is_float() {
+                k.float(s, 2.5)
+            } else {
+                k.int(s, 3)
+            };
+            let mut acc = v;
+            let ops: &[AtomicOp] = if s.is_float() {
+                &[
+                    AtomicOp::Add,
+                    AtomicOp::Sub,
+                    AtomicOp::Max,
+                    AtomicOp::Min,
+                    AtomicOp::Exch,
+                ]
+            } else if s.is_unsigned_int() {
+                &[
+                    AtomicOp::Add,
+                    AtomicOp::Sub,
+                    AtomicOp::Max,
+                    AtomicOp::Min,
+                    AtomicOp::And,
+                    AtomicOp::Or,
+                    AtomicOp::Xor,
+                    AtomicOp::Exch,
+                    AtomicOp::Inc,
+                    AtomicOp::Dec,
+                ]
+            } else {
+                &[
+                    AtomicOp::Add,
+                    AtomicOp::Sub,
+                    AtomicOp::Max,
+                    AtomicOp::Min,
+                    AtomicOp::And,
+                    AtomicOp::Or,
+                    AtomicOp::Xor,
+                    AtomicOp::Exch,
+                ]
+            };
+            for op in ops {
+                let r = k.e(
+                    Op::Atomic {
+                        op: *op,
+                        array: a,
+                        indices: vec![z],
+                        value: v,
+                    },
+                    Type::Scalar(s),
+                );
+                acc = k.bin(BinaryOp::Add, acc, r);
+            }
+            let r = k.e(
+                Op::AtomicCas {
+                    array: a,
+                    indices: vec![z],
+                    expected: acc,
+                    desired: v,
+                },
+                Type::Scalar(s),
+            );
+            let one = k.i64(1);
+            k.store(g, &[one], r);
+            let m = k.finish();
+            compile_ok(&m, &SpirvOptions::default());
+            compile_ok(
+                &m,
+                &SpirvOptions {
+                    atomic_float32_add: true,
+                    atomic_float64_add: true,
+                    ..SpirvOptions::default()
+                },
+            );
+        }
+    }
+    // Atomics on small integers are refused clearly.
+    let mut k = K::new("atomic_i8", vec![arr(Scalar::I8, 1)]);
+    let a = k.param(0);
+    let z = k.i64(0);
+    let v = k.int(Scalar::I8, 1);
+    k.e(
+        Op::Atomic {
+            op: AtomicOp::Add,
+            array: a,
+            indices: vec![z],
+            value: v,
+        },
+        Type::Scalar(Scalar::I8),
+    );
+    let e = compile_spirv(&k.finish(), &SpirvOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("int8"), "{e}");
+}
+
+fn warp_reduce() -> Module {
+    // v = a[i]; v += shfl_down(v, 16..1); lane 0 writes its warp's sum.
+    let mut k = K::new("warp_sum", vec![arr(Scalar::F64, 1), arr(Scalar::F64, 1)]);
+    let (a, out) = (k.param(0), k.param(1));
+    let i = k.global_id();
+    let x = k.load(a, &[i]);
+    let vl = k.b.add_local("v", Type::F64);
+    k.b.push(Stmt::Store {
+        local: vl,
+        value: x,
+    });
+    let ol = k.b.add_local("off", I32);
+    let sixteen = k.i32(16);
+    k.b.push(Stmt::Store {
+        local: ol,
+        value: sixteen,
+    });
+    k.loop_(|k| {
+        let off = k.e(Op::LoadLocal(ol), I32);
+        let z = k.i32(0);
+        let done = k.cmp(CmpOp::Le, off, z);
+        k.if_(done, |k| k.b.push(Stmt::Break));
+        let v = k.e(Op::LoadLocal(vl), Type::F64);
+        let mask = k.int(Scalar::U32, 0xffff_ffff);
+        let w = k.i32(32);
+        let o = k.e(
+            Op::WarpShuffle {
+                kind: Shuffle::Down,
+                mask,
+                value: v,
+                lane: off,
+                width: w,
+            },
+            Type::F64,
+        );
+        let s = k.bin(BinaryOp::Add, v, o);
+        k.b.push(Stmt::Store {
+            local: vl,
+            value: s,
+        });
+        let two = k.i32(2);
+        let h = k.bin(BinaryOp::FloorDiv, off, two);
+        k.b.push(Stmt::Store {
+            local: ol,
+            value: h,
+        });
+    });
+    let lane = k.e(Op::LaneId, I32);
+    let z = k.i32(0);
+    let first = k.cmp(CmpOp::Eq, lane, z);
+    k.if_(first, |k| {
+        let v = k.e(Op::LoadLocal(vl), Type::F64);
+        let thirty_two = k.i64(32);
+        let w = k.bin(BinaryOp::FloorDiv, i, thirty_two);
+        k.store(out, &[w], v);
+    });
+    k.finish()
+}
+
+#[test]
+fn warp_shuffle_reduction_in_each_subgroup_mode() {
+    let m = warp_reduce();
+    for (sg, req, per_thread) in [
+        (32, Some(32), 0),
+        (64, Some(64), 0),
+        (8, None, 8),
+        (16, None, 8),
+    ] {
+        let opts = SpirvOptions {
+            subgroup_size: sg,
+            ..SpirvOptions::default()
+        };
+        let r = compile_ok(&m, &opts);
+        assert_eq!(r.subgroup_size, req, "subgroup size {sg}");
+        assert_eq!(r.shared_bytes_per_thread, per_thread, "subgroup size {sg}");
+    }
+}
+
+#[test]
+fn every_shuffle_kind_and_type() {
+    for s in [
+        Scalar::I32,
+        Scalar::U32,
+        Scalar::F32,
+        Scalar::I64,
+        Scalar::U64,
+        Scalar::F64,
+    ] {
+        let mut k = K::new(&format!("shuffles_{s}"), vec![arr(s, 1)]);
+        let a = k.param(0);
+        let i = k.global_id();
+        let mut v = k.load(a, &[i]);
+        for kind in [Shuffle::Idx, Shuffle::Up, Shuffle::Down, Shuffle::Xor] {
+            for width in [32, 16, 4] {
+                let mask = k.int(Scalar::U32, 0xffff_ffff);
+                let lane = k.i32(3);
+                let w = k.i32(width);
+                let r = k.e(
+                    Op::WarpShuffle {
+                        kind,
+                        mask,
+                        value: v,
+                        lane,
+                        width: w,
+                    },
+                    Type::Scalar(s),
+                );
+                v = k.bin(BinaryOp::Add, v, r);
+            }
+        }
+        k.store(a, &[i], v);
+        compile_all(&k.finish());
+    }
+}
+
+fn votes() -> Module {
+    let mut k = K::new("votes", vec![arr(Scalar::U32, 1), arr(Scalar::Bool, 1)]);
+    let (out, flags) = (k.param(0), k.param(1));
+    let i = k.global_id();
+    let t = k.geo(Geometry::ThreadIdx);
+    let three = k.i32(3);
+    let r = k.bin(BinaryOp::Mod, t, three);
+    let z = k.i32(0);
+    let p = k.cmp(CmpOp::Eq, r, z);
+    let mask = k.int(Scalar::U32, 0xffff_ffff);
+    let ballot = k.e(
+        Op::WarpVote {
+            kind: Vote::Ballot,
+            mask,
+            pred: p,
+        },
+        U32,
+    );
+    let any = k.e(
+        Op::WarpVote {
+            kind: Vote::Any,
+            mask,
+            pred: p,
+        },
+        Type::BOOL,
+    );
+    let all = k.e(
+        Op::WarpVote {
+            kind: Vote::All,
+            mask,
+            pred: p,
+        },
+        Type::BOOL,
+    );
+    k.b.push(Stmt::SyncWarp {
+        mask,
+        loc: Loc::default(),
+    });
+    k.store(out, &[i], ballot);
+    let both = k.bin(BinaryOp::BitAnd, any, all);
+    k.store(flags, &[i], both);
+    let c = k.e(Op::BarrierReduce(BarrierReduce::Count, p), I32);
+    let a = k.e(Op::BarrierReduce(BarrierReduce::And, p), I32);
+    let o = k.e(Op::BarrierReduce(BarrierReduce::Or, p), I32);
+    let s = k.bin(BinaryOp::Add, c, a);
+    let s = k.bin(BinaryOp::Add, s, o);
+    let s = k.cast(s, Scalar::U32);
+    k.store(out, &[i], s);
+    k.b.push(Stmt::Fence(FenceScope::Block));
+    k.b.push(Stmt::Fence(FenceScope::Device));
+    k.b.push(Stmt::Fence(FenceScope::System));
+    k.finish()
+}
+
+#[test]
+fn votes_barrier_reductions_fences() {
+    let m = compile_all(&votes());
+    assert_eq!(m.static_shared_bytes, 4);
+    let r = compile_ok(&votes(), &SpirvOptions::default());
+    assert!(r.required_features.contains(&"subgroupBallot".to_string()));
+    assert!(r
+        .required_features
+        .contains(&"storageBuffer8BitAccess".to_string()));
+}
+
+#[test]
+fn emulated_warp_function_under_thread_dependent_control_is_an_error() {
+    let mut k = K::new("divergent_shuffle", vec![arr(Scalar::F32, 1)]);
+    let a = k.param(0);
+    let i = k.global_id();
+    let t = k.geo(Geometry::ThreadIdx);
+    let c32 = k.i32(32);
+    let c = k.cmp(CmpOp::Lt, t, c32);
+    k.if_(c, |k| {
+        let x = k.load(a, &[i]);
+        let mask = k.int(Scalar::U32, 0xffff_ffff);
+        let one = k.i32(1);
+        let w = k.i32(32);
+        let r = k.e(
+            Op::WarpShuffle {
+                kind: Shuffle::Xor,
+                mask,
+                value: x,
+                lane: one,
+                width: w,
+            },
+            F32,
+        );
+        k.store(a, &[i], r);
+    });
+    let m = k.finish();
+    // Native subgroups: fine.
+    compile_ok(&m, &SpirvOptions::default());
+    let e = compile_spirv(
+        &m,
+        &SpirvOptions {
+            subgroup_size: 8,
+            ..SpirvOptions::default()
+        },
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("warp shuffle") && msg.contains("differs between threads"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn early_return_then_warp_function_with_emulation_is_fine() {
+    // `if i >= n: return` at the top does not make the rest divergent.
+    let mut k = K::new("early_return", vec![arr(Scalar::F32, 1)]);
+    let a = k.param(0);
+    let i = k.global_id();
+    let n = k.e(Op::ArrayDim(a, 0), Type::I64);
+    let c = k.cmp(CmpOp::Ge, i, n);
+    k.if_(c, |k| k.b.push(Stmt::Return { value: None }));
+    let x = k.load(a, &[i]);
+    let mask = k.int(Scalar::U32, 0xffff_ffff);
+    let one = k.i32(1);
+    let w = k.i32(32);
+    let r = k.e(
+        Op::WarpShuffle {
+            kind: Shuffle::Xor,
+            mask,
+            value: x,
+            lane: one,
+            width: w,
+        },
+        F32,
+    );
+    k.store(a, &[i], r);
+    compile_all(&k.finish());
+}
+
+#[test]
+fn local_const_and_dynamic_shared_arrays() {
+    let mut k = K::new("arrays", vec![arr(Scalar::F32, 1), arr(Scalar::I16, 1)]);
+    let (out, small) = (k.param(0), k.param(1));
+    let i = k.global_id();
+    let lt = Type::Array {
+        dtype: Scalar::F32,
+        ndim: 2,
+        layout: Layout::C,
+        space: Space::Local,
+    };
+    let loc = k.e(
+        Op::LocalArray {
+            dtype: Scalar::F32,
+            shape: vec![4, 3],
+        },
+        lt.clone(),
+    );
+    // Through a local variable, as the front end writes `a = cuda.local.array(...)`.
+    let var = k.b.add_local("loc", lt.clone());
+    k.b.push(Stmt::Store {
+        local: var,
+        value: loc,
+    });
+    let loc2 = k.e(Op::LoadLocal(var), lt);
+    let data: Vec<u8> = [1.5f64, -2.0, 3.25, 4.0]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let ct = k.e(
+        Op::ConstArray {
+            dtype: Scalar::F64,
+            shape: vec![4],
+            data,
+        },
+        Type::Array {
+            dtype: Scalar::F64,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Constant,
+        },
+    );
+    let bools = k.e(
+        Op::ConstArray {
+            dtype: Scalar::Bool,
+            shape: vec![3],
+            data: vec![1, 0, 1],
+        },
+        Type::Array {
+            dtype: Scalar::Bool,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Constant,
+        },
+    );
+    let dyn_t = Type::Array {
+        dtype: Scalar::F32,
+        ndim: 1,
+        layout: Layout::C,
+        space: Space::Shared,
+    };
+    let dynsh = k.e(
+        Op::SharedArray {
+            dtype: Scalar::F32,
+            shape: vec![0],
+            dynamic: true,
+        },
+        dyn_t.clone(),
+    );
+    let dynsh2 = k.e(
+        Op::SharedArray {
+            dtype: Scalar::F32,
+            shape: vec![0],
+            dynamic: true,
+        },
+        dyn_t,
+    );
+    let dn = k.e(Op::ArrayDim(dynsh, 0), Type::I64);
+    let z = k.i64(0);
+    let four = k.i64(4);
+    let three = k.i64(3);
+    k.range(z, four, |k, r| {
+        let z = k.i64(0);
+        k.range(z, three, |k, c| {
+            let cv = k.load(ct, &[r]);
+            let cf = k.cast(cv, Scalar::F32);
+            let cc = k.cast(c, Scalar::F32);
+            let v = k.bin(BinaryOp::Mul, cf, cc);
+            k.store(loc2, &[r, c], v);
+        });
+    });
+    let row = k.e(
+        Op::SubArray(loc2, vec![three]),
+        Type::Array {
+            dtype: Scalar::F32,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Local,
+        },
+    );
+    let one = k.i64(1);
+    let x = k.load(row, &[one]);
+    let t32 = k.geo(Geometry::ThreadIdx);
+    let t = k.cast(t32, Scalar::I64);
+    let inb = k.cmp(CmpOp::Lt, t, dn);
+    k.if_(inb, |k| k.store(dynsh, &[t], x));
+    k.b.push(Stmt::Barrier {
+        loc: Loc::default(),
+    });
+    let y = k.load(dynsh2, &[z]);
+    let two = k.i64(2);
+    let flag = k.load(bools, &[two]);
+    let s = k.bin(BinaryOp::Add, x, y);
+    let s = k.e(Op::Select(flag, s, x), F32);
+    k.store(out, &[i], s);
+    let sv = k.load(small, &[i]);
+    let sv2 = k.bin(BinaryOp::Mul, sv, sv);
+    k.store(small, &[i], sv2);
+    let m = compile_all(&k.finish());
+    assert_eq!(m.static_shared_bytes, 0);
+    assert!(m
+        .required_features
+        .contains(&"storageBuffer16BitAccess".to_string()));
+}
+
+#[test]
+fn device_function_call_and_raise() {
+    // helper(x, a) = a[0] * x, raising ZeroDivisionError when x == 0.
+    let mut h = FunctionBuilder::new("helper", vec![F32, arr(Scalar::F32, 1)], F32);
+    let x = h.emit(Op::Param(0), F32);
+    let a = h.emit(Op::Param(1), arr(Scalar::F32, 1));
+    let z = h.emit(Op::Const(Const::Float(0.0)), F32);
+    let c = h.emit(Op::Compare(CmpOp::Eq, x, z), Type::BOOL);
+    h.open_block();
+    h.push(Stmt::Raise {
+        exc: ExcId(0),
+        loc: Loc::default(),
+    });
+    let tb = h.close_block();
+    h.push(Stmt::If {
+        cond: c,
+        then_block: tb,
+        else_block: Block::default(),
+    });
+    let zi = h.emit(Op::Const(Const::Int(0)), Type::I64);
+    let a0 = h.emit(Op::ArrayLoad(a, vec![zi]), F32);
+    let r = h.emit(Op::Binary(BinaryOp::Mul, a0, x), F32);
+    h.push(Stmt::Return { value: Some(r) });
+    let helper = h.finish();
+
+    let mut k = K::new("calls", vec![arr(Scalar::F32, 1)]);
+    k.exceptions.push(Exception {
+        class: "ZeroDivisionError".into(),
+        message: "division by zero".into(),
+    });
+    k.extra.push(helper);
+    let a = k.param(0);
+    let i = k.global_id();
+    let x = k.load(a, &[i]);
+    let r = k.e(Op::Call(FuncId(1), vec![x, a]), F32);
+    k.store(a, &[i], r);
+    let neg = k.float(Scalar::F32, 0.0);
+    let isneg = k.cmp(CmpOp::Lt, r, neg);
+    k.if_(isneg, |k| k.raise("ValueError"));
+    compile_all(&k.finish());
+}
+
+#[test]
+fn complex_arithmetic() {
+    for s in [Scalar::C64, Scalar::C128] {
+        let mut k = K::new(&format!("complex_{s}"), vec![arr(s, 1), Type::Scalar(s)]);
+        let (a, c) = (k.param(0), k.param(1));
+        let i = k.global_id();
+        let x = k.load(a, &[i]);
+        let mut v = x;
+        for o in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
+            v = k.bin(o, v, c);
+        }
+        let f = Type::Scalar(s.component());
+        let re = k.e(Op::ComplexReal(v), f.clone());
+        let im = k.e(Op::ComplexImag(v), f.clone());
+        let w = k.e(Op::ComplexNew(im, re), Type::Scalar(s));
+        let eq = k.cmp(CmpOp::Eq, v, w);
+        let ne = k.cmp(CmpOp::Ne, v, w);
+        let b = k.bin(BinaryOp::BitXor, eq, ne);
+        let w = k.e(Op::Select(b, v, w), Type::Scalar(s));
+        let n = k.e(Op::Unary(UnaryOp::Neg, w), Type::Scalar(s));
+        let other = if s == Scalar::C64 {
+            Scalar::C128
+        } else {
+            Scalar::C64
+        };
+        let conv = k.cast(n, other);
+        let back = k.cast(conv, s);
+        let fl = k.cast(back, s.component());
+        let back2 = k.cast(fl, s);
+        let t = k.cast(back2, Scalar::Bool);
+        let tc = k.cast(t, s);
+        let r = k.bin(BinaryOp::Add, back2, tc);
+        if s == Scalar::C64 {
+            // Complex power through real math (complex128 needs float64 math).
+            let p = k.bin(BinaryOp::Pow, r, c);
+            k.store(a, &[i], p);
+        } else {
+            k.store(a, &[i], r);
+        }
+        compile_ok(&k.finish(), &SpirvOptions::default());
+    }
+}
+
+#[test]
+fn every_native_math_function_on_f32() {
+    let fns = [
+        MathFn::Sin,
+        MathFn::Cos,
+        MathFn::Tan,
+        MathFn::Asin,
+        MathFn::Acos,
+        MathFn::Atan,
+        MathFn::Atan2,
+        MathFn::Sinh,
+        MathFn::Cosh,
+        MathFn::Tanh,
+        MathFn::Asinh,
+        MathFn::Acosh,
+        MathFn::Atanh,
+        MathFn::Exp,
+        MathFn::Exp2,
+        MathFn::Expm1,
+        MathFn::Log,
+        MathFn::Log2,
+        MathFn::Log10,
+        MathFn::Log1p,
+        MathFn::Sqrt,
+        MathFn::Cbrt,
+        MathFn::Pow,
+        MathFn::Hypot,
+        MathFn::Floor,
+        MathFn::Ceil,
+        MathFn::Trunc,
+        MathFn::Rint,
+        MathFn::Fabs,
+        MathFn::Fmod,
+        MathFn::Copysign,
+        MathFn::Nextafter,
+        MathFn::Ldexp,
+        MathFn::IsNan,
+        MathFn::IsInf,
+        MathFn::IsFinite,
+        MathFn::Signbit,
+        MathFn::Fma,
+    ];
+    for s in [Scalar::F32, Scalar::F64] {
+        let mut k = K::new(&format!("math_{s}"), vec![arr(s, 1), arr(Scalar::Bool, 1)]);
+        let (a, flags) = (k.param(0), k.param(1));
+        let i = k.global_id();
+        let x = k.load(a, &[i]);
+        let mut acc = x;
+        let mut b = k.e(Op::Const(Const::Bool(false)), Type::BOOL);
+        let mut n = 0;
+        for f in fns {
+            if !crate::prepare::native_math(f, s) {
+                continue;
+            }
+            n += 1;
+            let args = match f {
+                MathFn::Ldexp => {
+                    let e = k.i32(3);
+                    vec![acc, e]
+                }
+                _ => vec![acc; f.arity()],
+            };
+            if f.is_predicate() {
+                let r = k.e(Op::Math(f, args), Type::BOOL);
+                b = k.bin(BinaryOp::BitOr, b, r);
+            } else {
+                acc = k.e(Op::Math(f, args), Type::Scalar(s));
+            }
+        }
+        for o in [
+            BinaryOp::FloorDiv,
+            BinaryOp::Mod,
+            BinaryOp::Min,
+            BinaryOp::Max,
+            BinaryOp::Sub,
+            BinaryOp::Div,
+        ] {
+            acc = k.bin(o, acc, x);
+        }
+        if s == Scalar::F32 {
+            acc = k.bin(BinaryOp::Pow, acc, x);
+        }
+        let ab = k.e(Op::Unary(UnaryOp::Abs, acc), Type::Scalar(s));
+        let ng = k.e(Op::Unary(UnaryOp::Neg, ab), Type::Scalar(s));
+        k.store(a, &[i], ng);
+        k.store(flags, &[i], b);
+        eprintln!("{s}: {n} math functions");
+        compile_ok(&k.finish(), &SpirvOptions::default());
+    }
+}
+
+#[test]
+fn software_math_is_a_clear_error_without_the_library() {
+    let mut k = K::new("erf", vec![arr(Scalar::F32, 1)]);
+    let a = k.param(0);
+    let z = k.i64(0);
+    let x = k.load(a, &[z]);
+    let r = k.e(Op::Math(MathFn::Erf, vec![x]), F32);
+    k.store(a, &[z], r);
+    let m = k.finish();
+    if let Err(e) = compile_spirv(&m, &SpirvOptions::default()) {
+        assert!(e.to_string().contains("erf"), "{e}");
+    }
+}
+
+/// Integer arithmetic on every integer type, casts between all scalars, bit functions.
+#[test]
+fn integers_casts_and_bits() {
+    let ints = [
+        Scalar::I8,
+        Scalar::I16,
+        Scalar::I32,
+        Scalar::I64,
+        Scalar::U8,
+        Scalar::U16,
+        Scalar::U32,
+        Scalar::U64,
+    ];
+    for s in ints {
+        let mut k = K::new(&format!("ints_{s}"), vec![arr(s, 1), Type::Scalar(s)]);
+        let (a, y) = (k.param(0), k.param(1));
+        let i = k.global_id();
+        let x = k.load(a, &[i]);
+        let mut v = x;
+        for o in [
+            BinaryOp::Add,
+            BinaryOp::Sub,
+            BinaryOp::Mul,
+            BinaryOp::FloorDiv,
+            BinaryOp::Mod,
+            BinaryOp::Pow,
+            BinaryOp::BitAnd,
+            BinaryOp::BitOr,
+            BinaryOp::BitXor,
+            BinaryOp::Shl,
+            BinaryOp::Shr,
+            BinaryOp::Min,
+            BinaryOp::Max,
+        ] {
+            v = k.bin(o, v, y);
+        }
+        for u in [UnaryOp::Neg, UnaryOp::Invert, UnaryOp::Abs] {
+            v = k.e(Op::Unary(u, v), Type::Scalar(s));
+        }
+        for c in [
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+            CmpOp::Eq,
+            CmpOp::Ne,
+        ] {
+            let b = k.cmp(c, v, y);
+            v = k.e(Op::Select(b, v, y), Type::Scalar(s));
+        }
+        for to in Scalar::ALL {
+            let c = k.cast(v, to);
+            let back = k.cast(c, s);
+            v = k.bin(BinaryOp::Add, v, back);
+        }
+        if s.size() >= 4 {
+            for f in [BitFn::Popc, BitFn::Clz, BitFn::Ffs] {
+                let r = k.e(Op::Bit(f, v), I32);
+                let r = k.cast(r, s);
+                v = k.bin(BinaryOp::Add, v, r);
+            }
+            v = k.e(Op::Bit(BitFn::Brev, v), Type::Scalar(s));
+            let fs = if s.size() == 4 {
+                Scalar::F32
+            } else {
+                Scalar::F64
+            };
+            let f = k.e(Op::Bitcast(v), Type::Scalar(fs));
+            v = k.e(Op::Bitcast(f), Type::Scalar(s));
+        }
+        k.store(a, &[i], v);
+        compile_ok(&k.finish(), &SpirvOptions::default());
+    }
+    // Bool arithmetic and comparisons, float → int saturation from both widths.
+    let mut k = K::new("bools", vec![arr(Scalar::Bool, 1), arr(Scalar::F64, 1)]);
+    let (a, f) = (k.param(0), k.param(1));
+    let i = k.global_id();
+    let x = k.load(a, &[i]);
+    let t = k.e(Op::Const(Const::Bool(true)), Type::BOOL);
+    let mut v = x;
+    for o in [
+        BinaryOp::Add,
+        BinaryOp::Mul,
+        BinaryOp::BitXor,
+        BinaryOp::Min,
+        BinaryOp::Max,
+    ] {
+        v = k.bin(o, v, t);
+    }
+    for c in [
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+        CmpOp::Eq,
+        CmpOp::Ne,
+    ] {
+        v = k.cmp(c, v, x);
+    }
+    v = k.e(Op::Unary(UnaryOp::Not, v), Type::BOOL);
+    let fv = k.load(f, &[i]);
+    for s in Scalar::ALL {
+        let c = k.cast(fv, s);
+        let b = k.cast(c, Scalar::Bool);
+        v = k.bin(BinaryOp::BitAnd, v, b);
+        let f32v = k.cast(fv, Scalar::F32);
+        let c = k.cast(f32v, s);
+        let b = k.cast(c, Scalar::Bool);
+        v = k.bin(BinaryOp::BitOr, v, b);
+    }
+    k.store(a, &[i], v);
+    compile_ok(&k.finish(), &SpirvOptions::default());
+}
+
+/// Tuples (static and dynamic indexing), strided 2-D arrays (layout A and F),
+/// tuple parameters, nested control flow with continue/break/return.
+#[test]
+fn tuples_strided_arrays_and_control_flow() {
+    let a2 = Type::array(Scalar::F32, 2, Layout::A);
+    let f2 = Type::array(Scalar::F64, 2, Layout::F);
+    let tup = Type::Tuple(vec![Type::I64, F32, Type::Scalar(Scalar::C128)]);
+    let mut k = K::new("tuples", vec![a2.clone(), f2, tup.clone()]);
+    let (a, f, t) = (k.param(0), k.param(1), k.param(2));
+    let n0 = k.e(Op::ArrayDim(a, 0), Type::I64);
+    let n1 = k.e(Op::ArrayDim(a, 1), Type::I64);
+    let st = k.e(Op::ArrayStride(a, 1), Type::I64);
+    let t0 = k.e(Op::TupleGet(t, 0), Type::I64);
+    let pair = k.e(
+        Op::MakeTuple(vec![n0, n1, st, t0]),
+        Type::Tuple(vec![Type::I64; 4]),
+    );
+    let z = k.i64(0);
+    k.range(z, n0, |k, r| {
+        let z = k.i64(0);
+        k.range(z, n1, |k, c| {
+            let two = k.i64(2);
+            let m = k.bin(BinaryOp::Mod, c, two);
+            let z = k.i64(0);
+            let even = k.cmp(CmpOp::Eq, m, z);
+            // (The loop's increment is skipped by `continue`: only break below ends it.)
+            k.if_else(
+                even,
+                |k| {
+                    let d = k.e(Op::TupleIndex(pair, c), Type::I64);
+                    let df = k.cast(d, Scalar::F32);
+                    k.store(a, &[r, c], df);
+                },
+                |k| {
+                    let v = k.load(f, &[c, r]);
+                    let big = k.float(Scalar::F64, 1e9);
+                    let over = k.cmp(CmpOp::Gt, v, big);
+                    k.if_(over, |k| k.b.push(Stmt::Return { value: None }));
+                },
+            );
+            let row = k.e(
+                Op::SubArray(a, vec![r]),
+                Type::array(Scalar::F32, 1, Layout::A),
+            );
+            let x = k.load(row, &[c]);
+            let zf = k.float(Scalar::F32, 0.0);
+            let neg = k.cmp(CmpOp::Lt, x, zf);
+            k.if_(neg, |k| k.b.push(Stmt::Break));
+        });
+    });
+    let tl = k.b.add_local("t", tup.clone());
+    k.b.push(Stmt::Store {
+        local: tl,
+        value: t,
+    });
+    let t2 = k.e(Op::LoadLocal(tl), tup);
+    let c = k.e(Op::TupleGet(t2, 2), Type::Scalar(Scalar::C128));
+    let re = k.e(Op::ComplexReal(c), Type::F64);
+    let z = k.i64(0);
+    k.store(f, &[z, z], re);
+    // An infinite loop left only by return.
+    k.loop_(|k| {
+        let x = k.load(f, &[z, z]);
+        let zf = k.float(Scalar::F64, 0.0);
+        let c = k.cmp(CmpOp::Ge, x, zf);
+        k.if_else(
+            c,
+            |k| k.b.push(Stmt::Return { value: None }),
+            |k| k.b.push(Stmt::Continue),
+        );
+    });
+    compile_all(&k.finish());
+}
