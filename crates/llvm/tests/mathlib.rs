@@ -19,10 +19,9 @@ extern "C" {
     fn nextafter(x: f64, y: f64) -> f64;
     fn ldexp(x: f64, n: i32) -> f64;
     fn fmod(x: f64, y: f64) -> f64;
-    fn tgammaf(x: f32) -> f32;
-    fn lgammaf(x: f32) -> f32;
-    fn erff(x: f32) -> f32;
-    fn erfcf(x: f32) -> f32;
+    fn asinh(x: f64) -> f64;
+    fn acosh(x: f64) -> f64;
+    fn atanh(x: f64) -> f64;
     fn nextafterf(x: f32, y: f32) -> f32;
     fn ldexpf(x: f32, n: i32) -> f32;
     fn fmodf(x: f32, y: f32) -> f32;
@@ -41,7 +40,11 @@ fn lowered(f: MathFn, s: Scalar) -> HostModule {
     let func = unary_fn("entry", params, t, |p| Op::Math(f, p.to_vec()));
     let mut m = module(vec![func], vec![]);
     mathlib::lower_math_calls(&mut m, |g, _| g == f);
-    assert_eq!(m.functions.len(), 2, "{f:?} was lowered to one added function");
+    assert_eq!(
+        m.functions.len(),
+        2,
+        "{f:?} was lowered to one added function"
+    );
     assert_eq!(m.functions[1].name, mathlib::function_name(f, s));
     assert_no_transcendental(&m.functions[1]);
     verify_module(&m).expect("verifies");
@@ -78,8 +81,16 @@ fn assert_no_transcendental(f: &Function) {
                 } => assert!(
                     matches!(
                         m,
-                        Sqrt | Fabs | Floor | Ceil | Trunc | Rint | Copysign | Fma | IsNan
-                            | IsInf | IsFinite
+                        Sqrt | Fabs
+                            | Floor
+                            | Ceil
+                            | Trunc
+                            | Rint
+                            | Copysign
+                            | Fma
+                            | IsNan
+                            | IsInf
+                            | IsFinite
                     ),
                     "{} uses {m:?}",
                     f.name
@@ -128,8 +139,8 @@ fn key32(x: f32) -> i128 {
     }
 }
 
-/// Distance in ulps; NaN against non-NaN is infinite; a zero of the wrong sign
-/// counts as 1.
+/// Distance in ulps; NaN against non-NaN, and a zero of the wrong sign, are
+/// infinitely wrong.
 fn ulps64(got: f64, want: f64) -> f64 {
     if got.is_nan() || want.is_nan() {
         return if got.is_nan() && want.is_nan() {
@@ -139,7 +150,11 @@ fn ulps64(got: f64, want: f64) -> f64 {
         };
     }
     if got == 0.0 && want == 0.0 {
-        return (got.is_sign_negative() != want.is_sign_negative()) as u8 as f64;
+        return if got.is_sign_negative() != want.is_sign_negative() {
+            f64::INFINITY
+        } else {
+            0.0
+        };
     }
     (key64(got) - key64(want)).unsigned_abs() as f64
 }
@@ -152,7 +167,11 @@ fn ulps32(got: f32, want: f32) -> f64 {
         };
     }
     if got == 0.0 && want == 0.0 {
-        return (got.is_sign_negative() != want.is_sign_negative()) as u8 as f64;
+        return if got.is_sign_negative() != want.is_sign_negative() {
+            f64::INFINITY
+        } else {
+            0.0
+        };
     }
     (key32(got) - key32(want)).unsigned_abs() as f64
 }
@@ -284,34 +303,54 @@ const N: usize = 12_000;
 /// Checks `f` on float64 against `want` over the bands (N inputs spread over
 /// them) and the special values.
 fn check_f64(f: MathFn, want: fn(f64) -> f64, bands: &[Band], bound: f64) {
+    check_f64_below(f, want, bands, bound, f64::INFINITY)
+}
+
+/// As [`check_f64`], leaving out special values of magnitude `limit` or more.
+fn check_f64_below(f: MathFn, want: fn(f64) -> f64, bands: &[Band], bound: f64, limit: f64) {
     let h = lowered(f, Scalar::F64);
     let mut st = Stats::new(format!("{f:?} f64"));
     let mut r = Rng(0x9e37_79b9_7f4a_7c15 ^ f as u64);
-    let inputs = SPECIALS.iter().copied().chain(
-        (0..N).map(|i| sample(&mut r, bands[i % bands.len()])),
-    );
+    let inputs = SPECIALS
+        .iter()
+        .copied()
+        .chain((0..N).map(|i| sample(&mut r, bands[i % bands.len()])));
     for x in inputs {
+        if x.abs() >= limit && x.is_finite() {
+            continue;
+        }
         let got = f64::from_bits(call1(&h, &[x.to_bits()]));
         let w = want(x);
-        st.add(ulps64(got, w), || format!("{x:e} (got {got:e}, libm {w:e})"));
+        st.add(ulps64(got, w), || {
+            format!("{x:e} (got {got:e}, libm {w:e})")
+        });
     }
     st.check(bound);
 }
 
 fn check_f32(f: MathFn, want: fn(f32) -> f32, bands: &[Band], bound: f64) {
-    check_f32_with(lowered(f, Scalar::F32), &format!("{f:?} f32"), want, bands, bound)
+    check_f32_with(
+        lowered(f, Scalar::F32),
+        &format!("{f:?} f32"),
+        want,
+        bands,
+        bound,
+    )
 }
 
 fn check_f32_with(h: HostModule, name: &str, want: fn(f32) -> f32, bands: &[Band], bound: f64) {
     let mut st = Stats::new(name);
     let mut r = Rng(0x2545_f491_4f6c_dd1d ^ name.len() as u64);
-    let inputs = SPECIALS.iter().map(|&x| x as f32).chain(
-        (0..N).map(|i| sample(&mut r, bands[i % bands.len()]) as f32),
-    );
+    let inputs = SPECIALS
+        .iter()
+        .map(|&x| x as f32)
+        .chain((0..N).map(|i| sample(&mut r, bands[i % bands.len()]) as f32));
     for x in inputs {
         let got = f32::from_bits(call1(&h, &[x.to_bits() as u64]) as u32);
         let w = want(x);
-        st.add(ulps32(got, w), || format!("{x:e} (got {got:e}, libm {w:e})"));
+        st.add(ulps32(got, w), || {
+            format!("{x:e} (got {got:e}, libm {w:e})")
+        });
     }
     st.check(bound);
 }
@@ -461,29 +500,30 @@ const TRIG_BANDS: [Band; 6] = [
 
 #[test]
 fn sin_f64() {
-    check_f64(MathFn::Sin, f64::sin, &TRIG_BANDS, 4.0);
+    check_f64_below(MathFn::Sin, f64::sin, &TRIG_BANDS, 4.0, 1e30);
 }
 
 #[test]
 fn cos_f64() {
-    check_f64(MathFn::Cos, f64::cos, &TRIG_BANDS, 4.0);
+    check_f64_below(MathFn::Cos, f64::cos, &TRIG_BANDS, 4.0, 1e30);
 }
 
 #[test]
 fn tan_f64() {
-    check_f64(MathFn::Tan, f64::tan, &TRIG_BANDS, 4.0);
+    check_f64_below(MathFn::Tan, f64::tan, &TRIG_BANDS, 4.0, 1e30);
 }
 
-/// Beyond the documented full-accuracy range the results stay finite and in [-1, 1].
+/// Large arguments: accuracy to 1e30; beyond, results stay finite (and in [-1, 1]).
 #[test]
 fn sin_cos_huge_arguments() {
     let hs = lowered(MathFn::Sin, Scalar::F64);
     let hc = lowered(MathFn::Cos, Scalar::F64);
+    let ht = lowered(MathFn::Tan, Scalar::F64);
     let mut r = Rng(77);
-    let mut st_s = Stats::new("Sin f64 |x| in 1e9..1e15");
-    let mut st_c = Stats::new("Cos f64 |x| in 1e9..1e15");
+    let mut st_s = Stats::new("Sin f64 |x| in 1e9..1e30");
+    let mut st_c = Stats::new("Cos f64 |x| in 1e9..1e30");
     for i in 0..4000 {
-        let x = sample(&mut r, L(1e9, 1e15));
+        let x = sample(&mut r, L(1e9, 1e30));
         let s = f64::from_bits(call1(&hs, &[x.to_bits()]));
         let c = f64::from_bits(call1(&hc, &[x.to_bits()]));
         st_s.add(ulps64(s, x.sin()), || format!("{x:e}"));
@@ -493,10 +533,13 @@ fn sin_cos_huge_arguments() {
             let v = f64::from_bits(call1(h, &[y.to_bits()]));
             assert!(v.is_finite() && v.abs() <= 1.0, "sin/cos({y:e}) = {v}");
         }
+        let t = f64::from_bits(call1(&ht, &[y.to_bits()]));
+        assert!(t.is_finite(), "tan({y:e}) = {t}");
     }
-    // Reported, not bounded: the reduction keeps ~2^-100 absolute accuracy here.
-    st_s.check(f64::INFINITY);
-    st_c.check(f64::INFINITY);
+    // Full accuracy is promised below 2^30; random arguments up to 1e30 still
+    // reach it (pathological ones near multiples of π/2 may not).
+    st_s.check(4.0);
+    st_c.check(4.0);
 }
 
 #[test]
@@ -554,19 +597,19 @@ fn tanh_f64() {
 #[test]
 fn asinh_f64() {
     let bands = [U(-10.0, 10.0), L(1e-300, 1e300), U(-2.0, 2.0), L(1e-3, 1e3)];
-    check_f64(MathFn::Asinh, f64::asinh, &bands, 8.0);
+    check_f64(MathFn::Asinh, |x| unsafe { asinh(x) }, &bands, 8.0);
 }
 
 #[test]
 fn acosh_f64() {
     let bands = [U(1.0, 10.0), P(1.0, 1e300), U(1.0, 1.01), U(0.0, 3.0)];
-    check_f64(MathFn::Acosh, f64::acosh, &bands, 8.0);
+    check_f64(MathFn::Acosh, |x| unsafe { acosh(x) }, &bands, 8.0);
 }
 
 #[test]
 fn atanh_f64() {
     let bands = [U(-1.0, 1.0), L(1e-300, 1e-3), U(0.9, 1.0), U(-0.5, 0.5)];
-    check_f64(MathFn::Atanh, f64::atanh, &bands, 8.0);
+    check_f64(MathFn::Atanh, |x| unsafe { atanh(x) }, &bands, 8.0);
 }
 
 #[test]
@@ -591,7 +634,7 @@ fn pow_f64() {
     assert_eq!(pw(-2.0, 3.0), -8.0);
     assert_eq!(pw(2.0, 10.0), 1024.0);
     assert_eq!(pw(10.0, 2.0), 100.0);
-    assert_eq!(pw(-8.0, 1.0 / 3.0).is_nan(), true);
+    assert!(pw(-8.0, 1.0 / 3.0).is_nan());
     assert_eq!(pw(0.0, -1.0), f64::INFINITY);
     assert_eq!(pw(-0.0, -1.0), f64::NEG_INFINITY);
     assert_eq!(pw(1.0, f64::NAN), 1.0);
@@ -649,7 +692,19 @@ fn ldexp_f64() {
     let h = lowered(MathFn::Ldexp, Scalar::F64);
     let mut st = Stats::new("Ldexp f64");
     let mut r = Rng(99);
-    let ns = [0, 1, -1, 1023, -1022, -1074, -1075, 2000, -2000, i32::MAX, i32::MIN];
+    let ns = [
+        0,
+        1,
+        -1,
+        1023,
+        -1022,
+        -1074,
+        -1075,
+        2000,
+        -2000,
+        i32::MAX,
+        i32::MIN,
+    ];
     let mut cases: Vec<(f64, i32)> = vec![];
     for &x in &SPECIALS {
         for &n in &ns {
@@ -664,7 +719,9 @@ fn ldexp_f64() {
     for (x, n) in cases {
         let got = f64::from_bits(call1(&h, &[x.to_bits(), n as u32 as u64]));
         let w = unsafe { ldexp(x, n) };
-        st.add(ulps64(got, w), || format!("({x:e}, {n}) (got {got:e}, libm {w:e})"));
+        st.add(ulps64(got, w), || {
+            format!("({x:e}, {n}) (got {got:e}, libm {w:e})")
+        });
     }
     st.check(0.0);
 }
@@ -736,6 +793,9 @@ fn lgamma_f64_negative() {
 }
 
 // ---------------------------------------------------------------- float32
+// erf, erfc, tgamma and lgamma are compared with the float64 libm function
+// rounded to float32: glibc's float32 versions are themselves off by up to
+// 2 (erfcf) and 4 (tgammaf) ulp where these are correctly rounded.
 
 #[test]
 fn expm1_f32() {
@@ -758,44 +818,73 @@ fn cbrt_f32() {
 #[test]
 fn erf_f32() {
     let bands = [U(-5.0, 5.0), L(1e-30, 1e-3)];
-    check_f32(MathFn::Erf, |x| unsafe { erff(x) }, &bands, 1.0);
+    check_f32(
+        MathFn::Erf,
+        |x| unsafe { erf(x as f64) as f32 },
+        &bands,
+        1.0,
+    );
 }
 
 #[test]
 fn erfc_f32() {
     let bands = [U(-5.0, 10.0), L(1e-30, 1e-3), U(0.5, 3.0)];
-    check_f32(MathFn::Erfc, |x| unsafe { erfcf(x) }, &bands, 1.0);
+    check_f32(
+        MathFn::Erfc,
+        |x| unsafe { erfc(x as f64) as f32 },
+        &bands,
+        1.0,
+    );
 }
 
 #[test]
 fn tgamma_f32() {
     let bands = [U(0.0, 35.0), L(1e-30, 1e-3), U(-30.0, 0.0)];
-    check_f32(MathFn::Gamma, |x| unsafe { tgammaf(x) }, &bands, 2.0);
+    check_f32(
+        MathFn::Gamma,
+        |x| unsafe { tgamma(x as f64) as f32 },
+        &bands,
+        1.0,
+    );
 }
 
 #[test]
 fn lgamma_f32() {
     let bands = [U(0.0, 10.0), P(10.0, 1e36), L(1e-30, 1e-3)];
-    check_f32(MathFn::Lgamma, |x| unsafe { lgammaf(x) }, &bands, 2.0);
+    check_f32(
+        MathFn::Lgamma,
+        |x| unsafe { lgamma(x as f64) as f32 },
+        &bands,
+        1.0,
+    );
 }
 
 #[test]
 fn hypot_f32() {
-    let bands = [(U(-10.0, 10.0), U(-10.0, 10.0)), (L(1e-44, 1e38), L(1e-44, 1e38))];
+    let bands = [
+        (U(-10.0, 10.0), U(-10.0, 10.0)),
+        (L(1e-44, 1e38), L(1e-44, 1e38)),
+    ];
     let h = lowered(MathFn::Hypot, Scalar::F32);
     check2_f32_with(h, "Hypot f32", f32::hypot, &bands, 1.0);
 }
 
 #[test]
 fn fmod_f32() {
-    let bands = [(U(-100.0, 100.0), U(-10.0, 10.0)), (L(1e-44, 1e38), L(1e-44, 1e38))];
+    let bands = [
+        (U(-100.0, 100.0), U(-10.0, 10.0)),
+        (L(1e-44, 1e38), L(1e-44, 1e38)),
+    ];
     let h = lowered(MathFn::Fmod, Scalar::F32);
     check2_f32_with(h, "Fmod f32", |a, b| unsafe { fmodf(a, b) }, &bands, 0.0);
 }
 
 #[test]
 fn nextafter_f32() {
-    let bands = [(U(-10.0, 10.0), U(-10.0, 10.0)), (L(1e-44, 1e38), L(1e-44, 1e38))];
+    let bands = [
+        (U(-10.0, 10.0), U(-10.0, 10.0)),
+        (L(1e-44, 1e38), L(1e-44, 1e38)),
+    ];
     let h = lowered(MathFn::Nextafter, Scalar::F32);
     check2_f32_with(
         h,
@@ -816,13 +905,27 @@ fn check_ldexp_f32(h: HostModule, name: &str) {
             sample(&mut r, L(1e-44, 1e38)) as f32
         };
         let n = if i < 26 * 11 {
-            [0, 1, -1, 127, -126, -149, -150, 300, -300, i32::MAX, i32::MIN][i / 26]
+            [
+                0,
+                1,
+                -1,
+                127,
+                -126,
+                -149,
+                -150,
+                300,
+                -300,
+                i32::MAX,
+                i32::MIN,
+            ][i / 26]
         } else {
             (r.next() % 600) as i32 - 300
         };
         let got = f32::from_bits(call1(&h, &[x.to_bits() as u64, n as u32 as u64]) as u32);
         let w = unsafe { ldexpf(x, n) };
-        st.add(ulps32(got, w), || format!("({x:e}, {n}) (got {got:e}, libm {w:e})"));
+        st.add(ulps32(got, w), || {
+            format!("({x:e}, {n}) (got {got:e}, libm {w:e})")
+        });
     }
     st.check(0.0);
 }
@@ -836,7 +939,10 @@ fn ldexp_f32() {
 #[test]
 fn f32_without_f64() {
     let imp = |f| mathlib::implement_f32_only(f).expect("implemented");
-    let b2 = [(U(-100.0, 100.0), U(-10.0, 10.0)), (L(1e-44, 1e38), L(1e-44, 1e38))];
+    let b2 = [
+        (U(-100.0, 100.0), U(-10.0, 10.0)),
+        (L(1e-44, 1e38), L(1e-44, 1e38)),
+    ];
     check2_f32_with(
         calling(imp(MathFn::Fmod)),
         "Fmod f32 (no f64)",
@@ -887,7 +993,12 @@ fn lowering_adds_each_function_once_and_converts_ldexp_exponents() {
     assert_eq!(names, ["entry", "hs_math_exp_f64", "hs_math_ldexp_f64"]);
     verify_module(&m).expect("verifies");
     let h = compile(&m);
-    for (x, n) in [(0.5, 3i64), (-1.0, -2000), (2.0, 1 << 40), (1e-3, -(1 << 40))] {
+    for (x, n) in [
+        (0.5, 3i64),
+        (-1.0, -2000),
+        (2.0, 1 << 40),
+        (1e-3, -(1 << 40)),
+    ] {
         let got = f64::from_bits(call1(&h, &[f64::to_bits(x), n as u64]));
         let nn = n.clamp(-100_000, 100_000) as i32;
         let want = unsafe { ldexp(x.exp().exp().sqrt(), nn) };
@@ -913,9 +1024,12 @@ fn every_listed_function_is_implemented() {
 #[test]
 fn bitcast_round_trips() {
     let cast = |from: Scalar, to: Scalar| {
-        single(unary_fn("bc", vec![Type::Scalar(from)], Type::Scalar(to), |p| {
-            Op::Bitcast(p[0])
-        }))
+        single(unary_fn(
+            "bc",
+            vec![Type::Scalar(from)],
+            Type::Scalar(to),
+            |p| Op::Bitcast(p[0]),
+        ))
     };
     let f2u = cast(Scalar::F64, Scalar::U64);
     let u2f = cast(Scalar::U64, Scalar::F64);

@@ -2,7 +2,7 @@
 near-minimax) of the functions the math library approximates by polynomials,
 and high-precision constants split into double-double parts.
 
-    pip install mpmath && python3 coeffs.py > consts.rs
+    pip install mpmath && python3 coeffs.py > consts.rs && rustfmt consts.rs
 """
 import mpmath as mp
 
@@ -78,7 +78,6 @@ for j in range(1, 5):
     emit_dd(f"ATAN_C{j}", mp.atan(mp.mpf(j) / 4))
 
 emit_dd("LN2", mp.log(2))
-emit_dd("LN10", mp.log(10))
 emit_dd("INV_LN2", 1 / mp.log(2))
 emit_dd("INV_LN10", 1 / mp.log(10))
 emit_dd("LOG10_2", mp.log10(2))

@@ -46,7 +46,7 @@ pub(super) fn log_parts(cx: &mut Cx, x: V) -> (V, DD) {
     let mb = cx.and(b, mm);
     let one_bits = cx.int(0x3ff0_0000_0000_0000, Scalar::I64);
     let mb = cx.or(mb, one_bits);
-    let m = cx.from_bits(mb);
+    let m = cx.float_of_bits(mb);
     let big = cx.gtc(m, std::f64::consts::SQRT_2);
     let mh = cx.mulc(m, 0.5);
     let m = cx.sel(big, mh, m);
@@ -139,8 +139,10 @@ pub(super) fn pow_abs(cx: &mut Cx, ax: V, y: V) -> V {
     let l = log_dd(cx, ax);
     let p = cx.dd_mul1(l, y);
     let r = exp_dd(cx, p);
-    let over = cx.isinf(p.h);
-    let pos = cx.gtc(p.h, 0.0);
+    // Overflow of y log|x| itself (the double-double would turn it into NaN).
+    let raw = cx.mul(l.h, y);
+    let over = cx.isinf(raw);
+    let pos = cx.gtc(raw, 0.0);
     let inf = cx.c(f64::INFINITY);
     let zero = cx.c(0.0);
     let lim = cx.sel(pos, inf, zero);

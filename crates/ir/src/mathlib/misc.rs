@@ -44,7 +44,7 @@ fn pow2(cx: &mut Cx, ft: &Fmt, k: V) -> V {
     let e = cx.addc(k, ft.bias as f64);
     let sh = cx.int(ft.mant, ft.int);
     let b = cx.shl(e, sh);
-    cx.from_bits(b)
+    cx.float_of_bits(b)
 }
 
 /// The biased exponent field and the significand bits of `bits` (a non-negative float's).
@@ -160,12 +160,12 @@ pub(super) fn ldexp(cx: &mut Cx, x: V, n: V) -> V {
     let tc = cx.min(tc, em);
     let tf = cx.shl(tc, sh);
     let nb = cx.or(keep, tf);
-    let normal = cx.from_bits(nb);
+    let normal = cx.float_of_bits(nb);
     // t < 1: y ∈ [1, 2) times 2^(1-bias) (exact) times 2^(t-1), rounded once.
     let biasf = cx.int(ft.bias, ft.int);
     let bb = cx.shl(biasf, sh);
     let yb = cx.or(keep, bb);
-    let y = cx.from_bits(yb);
+    let y = cx.float_of_bits(yb);
     let y = cx.mulc(y, ft.min_normal());
     let tm = cx.addc(t, -1.0);
     let lim = cx.int(-(ft.mant + 3), ft.int);
@@ -202,8 +202,8 @@ pub(super) fn nextafter(cx: &mut Cx, x: V, y: V) -> V {
     let m1 = cx.int(-1, ft.int);
     let step = cx.sel(up, one, m1);
     let nb = cx.add(b, step);
-    let res = cx.from_bits(nb);
-    let tiny = cx.from_bits(one);
+    let res = cx.float_of_bits(nb);
+    let tiny = cx.float_of_bits(one);
     let tiny = cx.copysign(tiny, y);
     let x0 = cx.eqc(x, 0.0);
     let res = cx.sel(x0, tiny, res);
@@ -219,9 +219,19 @@ pub(super) fn nextafter(cx: &mut Cx, x: V, y: V) -> V {
 pub(super) fn hypot(cx: &mut Cx, x: V, y: V) -> V {
     let f32 = cx.f == Scalar::F32;
     let (big, small, down, up) = if f32 {
-        (2f64.powi(50), 2f64.powi(-50), 2f64.powi(-60), 2f64.powi(60))
+        (
+            2f64.powi(40),
+            2f64.powi(-40),
+            2f64.powi(-80),
+            2f64.powi(100),
+        )
     } else {
-        (2f64.powi(500), 2f64.powi(-500), 2f64.powi(-600), 2f64.powi(600))
+        (
+            2f64.powi(500),
+            2f64.powi(-500),
+            2f64.powi(-600),
+            2f64.powi(600),
+        )
     };
     let ax = cx.abs(x);
     let ay = cx.abs(y);
@@ -232,8 +242,8 @@ pub(super) fn hypot(cx: &mut Cx, x: V, y: V) -> V {
     let is_small = cx.ltc(a, small);
     let s = cx.selc(is_big, down, one);
     let s = cx.selc(is_small, up, s);
-    let inv = cx.selc(is_big, up, one);
-    let inv = cx.selc(is_small, down, inv);
+    let inv = cx.selc(is_big, 1.0 / down, one);
+    let inv = cx.selc(is_small, 1.0 / up, inv);
     let as_ = cx.mul(a, s);
     let bs = cx.mul(b, s);
     let a2 = cx.two_prod(as_, as_);
@@ -266,7 +276,7 @@ pub(super) fn cbrt(cx: &mut Cx, x: V) -> V {
     let (e, m) = split(cx, &ft, b);
     let bias_bits = cx.int(ft.bias << ft.mant, ft.int);
     let mb = cx.or(m, bias_bits);
-    let m = cx.from_bits(mb);
+    let m = cx.float_of_bits(mb);
     let e = cx.addc(e, -ft.bias as f64);
     let zero = cx.int(0, ft.int);
     let adj = cx.int(-sc as i64, ft.int);

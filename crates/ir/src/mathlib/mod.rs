@@ -167,6 +167,12 @@ pub fn implement(f: MathFn, s: Scalar) -> Option<Function> {
         Scalar::F32 if F32_FUNCTIONS.contains(&f) => {}
         _ => return None,
     }
+    if s == Scalar::F32 && f == MathFn::Nextafter {
+        // Steps of float32, not of float64.
+        let mut g = implement_f32_only(f)?;
+        g.name = function_name(f, s);
+        return Some(g);
+    }
     let params = signature(f, s);
     let mut cx = Cx::new(function_name(f, s), params.clone(), Type::Scalar(s));
     let mut args: Vec<V> = (0..params.len() as u32).map(|i| cx.param(i)).collect();
@@ -394,17 +400,8 @@ impl Cx {
         self.emit(Op::Const(Const::Float(x)), t)
     }
 
-    /// A float64 constant whatever `self.f` is.
-    pub fn c64(&mut self, x: f64) -> V {
-        self.emit(Op::Const(Const::Float(x)), Type::F64)
-    }
-
     pub fn int(&mut self, x: i64, s: Scalar) -> V {
         self.emit(Op::Const(Const::Int(x)), Type::Scalar(s))
-    }
-
-    pub fn bool_(&mut self, x: bool) -> V {
-        self.emit(Op::Const(Const::Bool(x)), Type::BOOL)
     }
 
     pub fn bin(&mut self, o: BinaryOp, a: V, b: V) -> V {
@@ -580,7 +577,7 @@ impl Cx {
         self.emit(Op::Bitcast(a), Type::Scalar(s))
     }
     /// The float whose bits are the integer `i` (of 32 or 64 bits).
-    pub fn from_bits(&mut self, i: V) -> V {
+    pub fn float_of_bits(&mut self, i: V) -> V {
         let s = if self.sc(i).size() == 4 {
             Scalar::F32
         } else {
@@ -613,17 +610,6 @@ impl Cx {
     pub fn load(&mut self, l: LocalId) -> V {
         let t = self.b.local_type(l).clone();
         self.emit(Op::LoadLocal(l), t)
-    }
-    /// `if cond { then(cx) }`.
-    pub fn if_(&mut self, cond: V, then: impl FnOnce(&mut Cx)) {
-        self.b.open_block();
-        then(self);
-        let then_block = self.b.close_block();
-        self.b.push(Stmt::If {
-            cond,
-            then_block,
-            else_block: Block::default(),
-        });
     }
     /// `loop { body(cx) }`; the body leaves with [`Cx::break_`].
     pub fn loop_(&mut self, body: impl FnOnce(&mut Cx)) {
@@ -753,7 +739,7 @@ impl Cx {
         let e = self.addc(k, 1023.0);
         let sh = self.int(52, Scalar::I64);
         let b = self.shl(e, sh);
-        self.from_bits(b)
+        self.float_of_bits(b)
     }
     /// `x * 2^n` for an `int64` `n` in `[-2000, 2000]`, in two exact-or-final
     /// steps (`x` within a few binades of 1): a subnormal result is rounded once.

@@ -136,9 +136,24 @@ fn gamma_pos(cx: &mut Cx, z0: DD) -> (V, V) {
     let y = exp_poly(cx, r);
     let y = cx.div(y, p.h);
     let c = cx.div(p.l, p.h);
-    let yc = cx.mul(y, c);
-    let y = cx.sub(y, yc);
+    let c = cx.rsubc(1.0, c);
+    let y = cx.mul(y, c);
     let ni = clamp_int(cx, n, 1900.0);
+    // Normalise y to [1, 2) (it is about 1/P): the caller may divide by it.
+    let b = cx.bits(y);
+    let sh = cx.int(52, Scalar::I64);
+    let e = cx.shr(b, sh);
+    let mask = cx.int(0x7ff, Scalar::I64);
+    let e = cx.and(e, mask);
+    let e = cx.addc(e, -1023.0);
+    let lo = cx.int(-1000, Scalar::I64);
+    let hi = cx.int(1000, Scalar::I64);
+    let e = cx.max(e, lo);
+    let e = cx.min(e, hi);
+    let ne = cx.neg(e);
+    let p2 = cx.pow2(ne);
+    let y = cx.mul(y, p2);
+    let ni = cx.add(ni, e);
     (y, ni)
 }
 
@@ -230,16 +245,17 @@ fn lgamma_pos(cx: &mut Cx, x: V) -> V {
     let xd = cx.dd1(x);
     let st = stirling(cx, xd);
     let rd = cx.round(st);
-    let xbig = cx.gtc(x, 1e300);
-    let rd = cx.selc(xbig, f64::INFINITY, rd);
+    // Overflow (x > ~2.5e305): x log x is infinite.
+    let lx = log_dd(cx, x);
+    let raw = cx.mul(x, lx.h);
+    let over = cx.isinf(raw);
+    let rd = cx.selc(over, f64::INFINITY, rd);
     let in_b = cx.gec(x, 0.75);
     let res = cx.sel(in_b, rb, ra);
     let in_c = cx.gec(x, 1.25);
     let res = cx.sel(in_c, rc, res);
     let in_d = cx.gec(x, 10.0);
-    let res = cx.sel(in_d, rd, res);
-    let _ = Scalar::F64;
-    res
+    cx.sel(in_d, rd, res)
 }
 
 pub(super) fn lgamma(cx: &mut Cx, x: V) -> V {
@@ -258,12 +274,20 @@ pub(super) fn lgamma(cx: &mut Cx, x: V) -> V {
     let r = cx.dd_add1(lq, nlp);
     let neg = cx.round(r);
     let res = cx.sel(xneg, neg, lp);
+    // Tiny |x|: -log|x| (π/sin(πx) would overflow for subnormal x).
+    let ax = cx.abs(x);
+    let la = log_dd(cx, ax);
+    let la = cx.round(la);
+    let nla = cx.neg(la);
+    let tiny = cx.ltc(ax, 2f64.powi(-70));
+    let res = cx.sel(tiny, nla, res);
+    // lgamma(1) = lgamma(2) = +0.
+    let res = cx.addc(res, 0.0);
     // Poles: 0 and the negative integers; infinities.
     let t = cx.trunc(x);
     let int = cx.eq(t, x);
     let le0 = cx.lec(x, 0.0);
     let pole = cx.and(int, le0);
-    let ax = cx.abs(x);
     let inf = cx.eqc(ax, f64::INFINITY);
     let pole = cx.or(pole, inf);
     let res = cx.selc(pole, f64::INFINITY, res);

@@ -33,6 +33,15 @@ fn reduce(cx: &mut Cx, x: V) -> (V, DD) {
     let xd = cx.dd1(x);
     let (n1, r1) = reduce_once(cx, xd);
     let (n2, r) = reduce_once(cx, r1);
+    // Beyond ~2^100 the two passes do not reach |r| ≤ π/4 (and at the top of
+    // the range n π/2 overflows): any finite r then, so that results stay in [-1, 1].
+    let ar = cx.abs(r.h);
+    let ok = cx.lec(ar, 1.0);
+    let z0 = cx.c(0.0);
+    let half = cx.c(0.5);
+    let rh = cx.sel(ok, r.h, half);
+    let rl = cx.sel(ok, r.l, z0);
+    let r = cx.dd(rh, rl);
     // n1 mod 4, exactly, for any integer-valued n1.
     let q = cx.mulc(n1, 0.25);
     let q = cx.floor(q);
