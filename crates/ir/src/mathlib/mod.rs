@@ -52,6 +52,19 @@
 //!   exponent arithmetic with one rounding for subnormal results. `nextafter`:
 //!   integer steps on the bits.
 //!
+//! # What a backend must preserve
+//!
+//! The double-double steps rely on every float operation being rounded on its
+//! own, as written: no reassociation (fast-math) and no contraction of a
+//! multiplication and an addition into a fused multiply-add (the exact
+//! products use `Fma` explicitly). A backend compiling these functions must not
+//! put fast-math flags on them, and SPIR-V must decorate their float operations
+//! `NoContraction` (Vulkan drivers may fuse otherwise; LLVM's NVPTX backend
+//! also fuses by default, but PTX uses libdevice instead of this library).
+//! A division less accurate than correctly rounded (Vulkan allows 2.5 ulp)
+//! adds its error to the few results that end in a plain division (`tan`,
+//! `tanh`, `sinh`, `cosh`); the double-double quotients correct theirs.
+//!
 //! # float32
 //!
 //! [`implement`] for `F32` computes in float64 (cast in, the float64 algorithm,
@@ -751,5 +764,64 @@ impl Cx {
         let p2 = self.pow2(n2);
         let y = self.mul(x, p1);
         self.mul(y, p2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::verify_module;
+
+    fn verifies(f: Function) {
+        let m = Module {
+            functions: vec![f],
+            entry: FuncId(0),
+            exceptions: vec![],
+        };
+        verify_module(&m).expect("verifies");
+    }
+
+    #[test]
+    fn every_implementation_verifies() {
+        for &f in F64_FUNCTIONS {
+            verifies(implement(f, Scalar::F64).unwrap());
+        }
+        for &f in F32_FUNCTIONS {
+            verifies(implement(f, Scalar::F32).unwrap());
+        }
+        for &f in F32_ONLY_FUNCTIONS {
+            let g = implement_f32_only(f).unwrap();
+            assert!(g.values.iter().all(|t| *t != Type::F64), "{}", g.name);
+            verifies(g);
+        }
+    }
+
+    #[test]
+    fn lowering_replaces_only_what_the_device_lacks() {
+        let mut b = FunctionBuilder::new("k", vec![Type::F64], Type::F64);
+        let x = b.emit(Op::Param(0), Type::F64);
+        let s = b.emit(Op::Math(MathFn::Sqrt, vec![x]), Type::F64);
+        let e = b.emit(Op::Math(MathFn::Exp, vec![s]), Type::F64);
+        b.push(Stmt::Return { value: Some(e) });
+        let mut m = Module {
+            functions: vec![b.finish()],
+            entry: FuncId(0),
+            exceptions: vec![],
+        };
+        lower_math_calls(&mut m, |f, _| f != MathFn::Sqrt);
+        assert_eq!(m.functions.len(), 2);
+        assert_eq!(m.functions[1].name, "hs_math_exp_f64");
+        let ops: Vec<&Op> = m.functions[0]
+            .body
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let { op, .. } => Some(op),
+                _ => None,
+            })
+            .collect();
+        assert!(matches!(ops[1], Op::Math(MathFn::Sqrt, _)));
+        assert!(matches!(ops[2], Op::Call(FuncId(1), _)));
+        verify_module(&m).expect("verifies");
     }
 }
