@@ -4,6 +4,7 @@
 //! every call inlined into the kernel, and the check that emulated warp
 //! functions are reached by the whole block.
 
+use hypersonic_ir::mathlib;
 use hypersonic_ir::passes::{inline, uniformity};
 use hypersonic_ir::{
     BinaryOp, Block, CmpOp, Const, Function, Loc, MathFn, Module, Op, Scalar, Stmt, Type, ValueId,
@@ -12,6 +13,93 @@ use hypersonic_ir::{
 use crate::{SpirvError, SpirvOptions};
 
 type R<T> = Result<T, SpirvError>;
+
+/// Which math goes to the software math library: every float64 function it
+/// has (GLSL.std.450 has no float64 transcendentals; its `fmod`, `ldexp`,
+/// `nextafter` and `hypot` are also exact where ours would not be), and for
+/// float32 what GLSL.std.450 lacks — computed in float64, or without float64
+/// for `fmod`, `ldexp`, `nextafter`, `hypot` and `cbrt` on devices that lack it
+/// (there `expm1` and `log1p` stay GLSL-based, and `erf`, `erfc`, `gamma`,
+/// `lgamma` are a missing-feature error).
+fn lower_software_math(m: &mut Module, opts: &SpirvOptions) -> R<()> {
+    if !opts.float64 {
+        for f in &m.functions {
+            if let Some(mf) = f32_needing_f64(f, &f.body) {
+                return Err(SpirvError::MissingFeature {
+                    feature: "float64 (shaderFloat64)".into(),
+                    why: format!(
+                        "the software float32 `{}` computes in float64",
+                        mf.libm_name().unwrap_or("?")
+                    ),
+                });
+            }
+        }
+        // The float64-free versions, under the names `lower_math_calls` looks for.
+        for &f in mathlib::F32_ONLY_FUNCTIONS {
+            if let Some(mut g) = mathlib::implement_f32_only(f) {
+                g.name = mathlib::function_name(f, Scalar::F32);
+                if uses_math(m, f, Scalar::F32) {
+                    m.functions.push(g);
+                }
+            }
+        }
+    }
+    let float64 = opts.float64;
+    mathlib::lower_math_calls(m, |f, s| match s {
+        Scalar::F64 => mathlib::F64_FUNCTIONS.contains(&f),
+        Scalar::F32 if float64 => mathlib::F32_FUNCTIONS.contains(&f),
+        Scalar::F32 => mathlib::F32_ONLY_FUNCTIONS.contains(&f),
+        _ => false,
+    });
+    Ok(())
+}
+
+fn uses_math(m: &Module, mf: MathFn, s: Scalar) -> bool {
+    fn walk(f: &Function, b: &Block, mf: MathFn, s: Scalar) -> bool {
+        b.stmts.iter().any(|st| match st {
+            Stmt::Let {
+                op: Op::Math(g, args),
+                ..
+            } => *g == mf && f.value_type(args[0]).scalar() == Some(s),
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => walk(f, then_block, mf, s) || walk(f, else_block, mf, s),
+            Stmt::Loop { body } => walk(f, body, mf, s),
+            _ => false,
+        })
+    }
+    m.functions.iter().any(|f| walk(f, &f.body, mf, s))
+}
+
+/// A float32 function that only the float64-based software library has.
+fn f32_needing_f64(f: &Function, b: &Block) -> Option<MathFn> {
+    for st in &b.stmts {
+        let r = match st {
+            Stmt::Let {
+                op: Op::Math(g, args),
+                ..
+            } if f.value_type(args[0]).scalar() == Some(Scalar::F32)
+                && !native_math(*g, Scalar::F32)
+                && !mathlib::F32_ONLY_FUNCTIONS.contains(g) =>
+            {
+                Some(*g)
+            }
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => f32_needing_f64(f, then_block).or_else(|| f32_needing_f64(f, else_block)),
+            Stmt::Loop { body } => f32_needing_f64(f, body),
+            _ => None,
+        };
+        if r.is_some() {
+            return r;
+        }
+    }
+    None
+}
 
 /// Whether the generator emits `f` on `s` itself (GLSL.std.450 or a few
 /// instructions); the rest needs the software math library.
@@ -35,8 +123,8 @@ pub(crate) fn prepare(module: &Module, opts: &SpirvOptions) -> R<Function> {
         rewrite_block(&mut f.body, &mut values);
         f.values = values;
     }
-    // Math the target lacks: until the shared software math library is
-    // available, a clear error.
+    // Math the target lacks comes from the shared software math library.
+    lower_software_math(&mut m, opts)?;
     for f in &m.functions {
         if let Some((mf, s, loc)) = first_software_math(f, &f.body) {
             let at = if loc.line > 0 {
@@ -45,10 +133,9 @@ pub(crate) fn prepare(module: &Module, opts: &SpirvOptions) -> R<Function> {
                 String::new()
             };
             return Err(SpirvError::Unsupported(format!(
-                "math function {} on {s}{at}: GLSL.std.450 has no {} version and the \
-                 software math library is not available yet",
+                "math function {} on {s}{at}: GLSL.std.450 has no {s} version and the \
+                 software math library has none either",
                 mf.libm_name().unwrap_or("?"),
-                s
             )));
         }
     }

@@ -1055,47 +1055,64 @@ fn complex_arithmetic() {
 }
 
 #[test]
-fn every_native_math_function_on_f32() {
-    let fns = [
-        MathFn::Sin,
-        MathFn::Cos,
-        MathFn::Tan,
-        MathFn::Asin,
-        MathFn::Acos,
-        MathFn::Atan,
-        MathFn::Atan2,
-        MathFn::Sinh,
-        MathFn::Cosh,
-        MathFn::Tanh,
-        MathFn::Asinh,
-        MathFn::Acosh,
-        MathFn::Atanh,
-        MathFn::Exp,
-        MathFn::Exp2,
-        MathFn::Expm1,
-        MathFn::Log,
-        MathFn::Log2,
-        MathFn::Log10,
-        MathFn::Log1p,
-        MathFn::Sqrt,
-        MathFn::Cbrt,
-        MathFn::Pow,
-        MathFn::Hypot,
-        MathFn::Floor,
-        MathFn::Ceil,
-        MathFn::Trunc,
-        MathFn::Rint,
-        MathFn::Fabs,
-        MathFn::Fmod,
-        MathFn::Copysign,
-        MathFn::Nextafter,
-        MathFn::Ldexp,
-        MathFn::IsNan,
-        MathFn::IsInf,
-        MathFn::IsFinite,
-        MathFn::Signbit,
-        MathFn::Fma,
-    ];
+fn every_math_function_on_f32_and_f64() {
+    for (s, m) in math_kernels(&ALL_MATH) {
+        let r = compile_ok(&m, &SpirvOptions::default());
+        assert_eq!(
+            r.required_features.contains(&"shaderFloat64".to_string()),
+            s == Scalar::F64 || ALL_MATH.iter().any(|f| !crate::prepare::native_math(*f, s)),
+        );
+    }
+}
+
+const ALL_MATH: [MathFn; 42] = [
+    MathFn::Sin,
+    MathFn::Cos,
+    MathFn::Tan,
+    MathFn::Asin,
+    MathFn::Acos,
+    MathFn::Atan,
+    MathFn::Atan2,
+    MathFn::Sinh,
+    MathFn::Cosh,
+    MathFn::Tanh,
+    MathFn::Asinh,
+    MathFn::Acosh,
+    MathFn::Atanh,
+    MathFn::Exp,
+    MathFn::Exp2,
+    MathFn::Expm1,
+    MathFn::Log,
+    MathFn::Log2,
+    MathFn::Log10,
+    MathFn::Log1p,
+    MathFn::Sqrt,
+    MathFn::Cbrt,
+    MathFn::Pow,
+    MathFn::Hypot,
+    MathFn::Floor,
+    MathFn::Ceil,
+    MathFn::Trunc,
+    MathFn::Rint,
+    MathFn::Fabs,
+    MathFn::Fmod,
+    MathFn::Copysign,
+    MathFn::Nextafter,
+    MathFn::Ldexp,
+    MathFn::IsNan,
+    MathFn::IsInf,
+    MathFn::IsFinite,
+    MathFn::Signbit,
+    MathFn::Fma,
+    MathFn::Erf,
+    MathFn::Erfc,
+    MathFn::Gamma,
+    MathFn::Lgamma,
+];
+
+/// A kernel applying each of `fns` in turn (on float32 and on float64).
+fn math_kernels(fns: &[MathFn]) -> Vec<(Scalar, Module)> {
+    let mut out = vec![];
     for s in [Scalar::F32, Scalar::F64] {
         let mut k = K::new(&format!("math_{s}"), vec![arr(s, 1), arr(Scalar::Bool, 1)]);
         let (a, flags) = (k.param(0), k.param(1));
@@ -1104,10 +1121,7 @@ fn every_native_math_function_on_f32() {
         let mut acc = x;
         let mut b = k.e(Op::Const(Const::Bool(false)), Type::BOOL);
         let mut n = 0;
-        for f in fns {
-            if !crate::prepare::native_math(f, s) {
-                continue;
-            }
+        for &f in fns {
             n += 1;
             let args = match f {
                 MathFn::Ldexp => {
@@ -1141,21 +1155,40 @@ fn every_native_math_function_on_f32() {
         k.store(a, &[i], ng);
         k.store(flags, &[i], b);
         eprintln!("{s}: {n} math functions");
-        compile_ok(&k.finish(), &SpirvOptions::default());
+        out.push((s, k.finish()));
     }
+    out
 }
 
 #[test]
-fn software_math_is_a_clear_error_without_the_library() {
-    let mut k = K::new("erf", vec![arr(Scalar::F32, 1)]);
-    let a = k.param(0);
-    let z = k.i64(0);
-    let x = k.load(a, &[z]);
-    let r = k.e(Op::Math(MathFn::Erf, vec![x]), F32);
-    k.store(a, &[z], r);
-    let m = k.finish();
-    if let Err(e) = compile_spirv(&m, &SpirvOptions::default()) {
-        assert!(e.to_string().contains("erf"), "{e}");
+fn float32_math_without_float64() {
+    let no_f64 = SpirvOptions {
+        float64: false,
+        ..SpirvOptions::default()
+    };
+    // What works without float64: GLSL.std.450, our own expm1/log1p, and the
+    // library's float64-free fmod, ldexp, nextafter, hypot, cbrt.
+    let ok: Vec<MathFn> = ALL_MATH
+        .iter()
+        .copied()
+        .filter(|f| {
+            crate::prepare::native_math(*f, Scalar::F32)
+                || hypersonic_ir::mathlib::F32_ONLY_FUNCTIONS.contains(f)
+        })
+        .collect();
+    let (s, m) = math_kernels(&ok).remove(0);
+    assert_eq!(s, Scalar::F32);
+    let r = compile_ok(&m, &no_f64);
+    assert!(!r.required_features.contains(&"shaderFloat64".to_string()));
+    let (_, m) = math_kernels(&[MathFn::Erf]).remove(0);
+    match compile_spirv(&m, &no_f64) {
+        Err(SpirvError::MissingFeature { feature, why }) => {
+            assert!(
+                feature.contains("float64") && why.contains("erf"),
+                "{feature}: {why}"
+            )
+        }
+        r => panic!("expected a missing float64 feature, got {r:?}"),
     }
 }
 
