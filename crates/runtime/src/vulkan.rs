@@ -28,7 +28,8 @@
 //! ranges coalesced). Device-local memory where the device has it; when that
 //! memory is host-visible and coherent (lavapipe, integrated GPUs) copies from
 //! and to the host are `memcpy`s through a persistent mapping, otherwise they
-//! go through host-visible staging buffers and `vkCmdCopyBuffer`. Memory freed
+//! go through host-visible staging buffers and `vkCmdCopyBuffer` (forced with
+//! `HYPERSONIC_VULKAN_STAGING=1`, to test that path on lavapipe). Memory freed
 //! while work is queued returns to the pool when that work completes.
 //!
 //! **Ordering**: one queue per device; every submission starts with a full
@@ -876,6 +877,10 @@ struct Ctx {
     /// Whether pipelines may ask for a subgroup size (and for full subgroups).
     subgroup_size_control: bool,
     compute_full_subgroups: bool,
+    /// Copy through staging buffers even where device memory is host-visible
+    /// (`HYPERSONIC_VULKAN_STAGING=1`: exercises a discrete GPU's copy path
+    /// on lavapipe).
+    staging_only: bool,
     /// The subgroup sizes one may ask for.
     subgroup_size_range: (u32, u32),
     /// `maxComputeWorkGroupCount`.
@@ -999,6 +1004,7 @@ impl Ctx {
             pipeline_cache,
             mem,
             device_type: f.device_type,
+            staging_only: std::env::var("HYPERSONIC_VULKAN_STAGING").is_ok_and(|v| v == "1"),
             subgroup_size_control: f.subgroup_size_control,
             compute_full_subgroups: f.compute_full_subgroups,
             subgroup_size_range: (f.min_subgroup_size, f.max_subgroup_size),
@@ -1161,7 +1167,11 @@ impl Ctx {
             if let Err(e) = d.bind_buffer_memory(buffer, memory, 0) {
                 return fail(vk_error("vkBindBufferMemory", e));
             }
-            let mapped = if is_host_coherent(&self.mem, type_index) {
+            let map = match kind {
+                MemKind::Device => !self.staging_only,
+                MemKind::Host => true,
+            };
+            let mapped = if map && is_host_coherent(&self.mem, type_index) {
                 match d.map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty()) {
                     Ok(p) => p.cast::<u8>(),
                     Err(e) => return fail(vk_error("vkMapMemory", e)),
