@@ -45,7 +45,7 @@ pub(crate) struct FnGen<'a, 'ctx> {
     pub(crate) values: Vec<Option<BasicValueEnum<'ctx>>>,
     pub(crate) locals: Vec<PointerValue<'ctx>>,
     /// (continue target, break target) of each enclosing loop.
-    loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
+    pub(crate) loops: Vec<(BasicBlock<'ctx>, BasicBlock<'ctx>)>,
     ret_out: PointerValue<'ctx>,
     entry: BasicBlock<'ctx>,
     /// Float instructions that must keep IEEE semantics even under fastmath

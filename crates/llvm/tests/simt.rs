@@ -1108,3 +1108,361 @@ fn recursive_device_function_with_kernel_operations_is_an_error() {
     assert!(err.to_string().contains("recursive"), "{err}");
     assert!(err.to_string().contains("down -> down"), "{err}");
 }
+
+// ---- warp functions in loops under thread-dependent control ----
+
+/// One step of `v += shfl_down_sync(FULL, v, off)` over a warp of 32 lanes.
+fn shfl_down_add(v: &mut [i64], off: usize) {
+    let old = v.to_vec();
+    for l in 0..v.len() {
+        v[l] += if l + off < v.len() {
+            old[l + off]
+        } else {
+            old[l]
+        };
+    }
+}
+
+/// `if warp % 2 == 0:` a `while off > 0` shfl_down reduction whose counter is
+/// stored under the condition (so the analysis calls it varying), repeated
+/// `warp % 3 + 1` times by an outer loop (nested predicated loops);
+/// `elif lane < 16:` an inclusive scan over `for off in (1, 2, 4, 8)` with
+/// width 16.
+fn loops_under_if() -> Function {
+    let ti = a1(Scalar::I64);
+    let mut k = K::new("loops_under_if", vec![ti.clone(), ti.clone()]);
+    let a = k.param(0, ti.clone());
+    let out = k.param(1, ti);
+    let i = k.tid();
+    let x = k.load(a, &[i]);
+    let v = k.local("v", Type::I64);
+    k.set(v, x);
+    let w32 = k.i64c(32);
+    let warp = k.bin(BinaryOp::FloorDiv, i, w32);
+    let lane = k.emit(Op::LaneId, I32);
+    let two = k.i64c(2);
+    let par = k.bin(BinaryOp::Mod, warp, two);
+    let zero = k.i64c(0);
+    let even = k.cmp(CmpOp::Eq, par, zero);
+    k.if_else(
+        even,
+        |k| {
+            let three = k.i64c(3);
+            let reps = k.bin(BinaryOp::Mod, warp, three);
+            let one = k.i64c(1);
+            let reps = k.bin(BinaryOp::Add, reps, one);
+            let zero = k.i64c(0);
+            k.range(zero, reps, |k, _| {
+                let off = k.local("off", I32);
+                let sixteen = k.i32c(16);
+                k.set(off, sixteen);
+                k.while_(
+                    |k| {
+                        let o = k.get(off);
+                        let z = k.i32c(0);
+                        k.cmp(CmpOp::Gt, o, z)
+                    },
+                    |k| {
+                        let o = k.get(off);
+                        let vv = k.get(v);
+                        let y = k.shfl(Shuffle::Down, vv, o, 32);
+                        let s = k.bin(BinaryOp::Add, vv, y);
+                        k.set(v, s);
+                        let two = k.i32c(2);
+                        let h = k.bin(BinaryOp::FloorDiv, o, two);
+                        k.set(off, h);
+                    },
+                );
+            });
+        },
+        |k| {
+            let sixteen = k.i32c(16);
+            let lo = k.cmp(CmpOp::Lt, lane, sixteen);
+            k.if_(lo, |k| {
+                let offs: Vec<ValueId> = [1, 2, 4, 8].iter().map(|&d| k.i32c(d)).collect();
+                let tup = k.emit(Op::MakeTuple(offs), Type::Tuple(vec![I32; 4]));
+                let zero = k.i64c(0);
+                let four = k.i64c(4);
+                k.range(zero, four, |k, j| {
+                    let o = k.emit(Op::TupleIndex(tup, j), I32);
+                    let vv = k.get(v);
+                    let y = k.shfl(Shuffle::Up, vv, o, 16);
+                    let ge = k.cmp(CmpOp::Ge, lane, o);
+                    k.if_(ge, |k| {
+                        let s = k.bin(BinaryOp::Add, vv, y);
+                        k.set(v, s);
+                    });
+                });
+            });
+        },
+    );
+    let vv = k.get(v);
+    k.store(out, &[i], vv);
+    k.finish()
+}
+
+#[test]
+fn warp_loops_under_thread_dependent_conditions() {
+    let km = compile(vec![loops_under_if()], vec![]);
+    let mut r = Rng(47);
+    let n = 192usize; // 6 warps
+    let a: Vec<i64> = (0..n).map(|_| r.below(200) as i64 - 100).collect();
+    let out = vec![0i64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    assert_eq!(launch(&km, &args, [1, 1, 1], [n as u32, 1, 1], 0), 0);
+    for w in 0..n / 32 {
+        let mut v = a[w * 32..w * 32 + 32].to_vec();
+        if w % 2 == 0 {
+            for _ in 0..w % 3 + 1 {
+                for off in [16, 8, 4, 2, 1] {
+                    shfl_down_add(&mut v, off);
+                }
+            }
+        } else {
+            for l in 0..16 {
+                v[l] = a[w * 32..w * 32 + l + 1].iter().sum();
+            }
+        }
+        assert_eq!(&out[w * 32..w * 32 + 32], &v[..], "warp {w}");
+    }
+}
+
+/// Lanes leave at different times: pairs of lanes (`lane >> 1`) run
+/// `(lane >> 1) % 4 + 1` iterations of `v += shfl_xor(v, 1)`, skip an
+/// iteration (`continue`) when `(pair + k) % 3 == 0`, and `break` once `v`
+/// exceeds a bound; every participating lane reads a participating partner.
+fn varying_trip_counts() -> Function {
+    let ti = a1(Scalar::I64);
+    let mut k = K::new("varying_trips", vec![ti.clone(), ti.clone(), ti.clone()]);
+    let a = k.param(0, ti.clone());
+    let out = k.param(1, ti.clone());
+    let iters = k.param(2, ti);
+    let i = k.tid();
+    let x = k.load(a, &[i]);
+    let v = k.local("v", Type::I64);
+    k.set(v, x);
+    let lane = k.emit(Op::LaneId, I32);
+    let one32 = k.i32c(1);
+    let pair = k.bin(BinaryOp::Shr, lane, one32);
+    let pair = k.cast(pair, Type::I64);
+    let four = k.i64c(4);
+    let cnt = k.bin(BinaryOp::Mod, pair, four);
+    let one = k.i64c(1);
+    let cnt = k.bin(BinaryOp::Add, cnt, one);
+    let kk = k.local("k", Type::I64);
+    let ran = k.local("ran", Type::I64);
+    let zero = k.i64c(0);
+    k.set(kk, zero);
+    k.set(ran, zero);
+    k.while_(
+        |k| {
+            let kv = k.get(kk);
+            k.cmp(CmpOp::Lt, kv, cnt)
+        },
+        |k| {
+            let kv = k.get(kk);
+            let one = k.i64c(1);
+            let kn = k.bin(BinaryOp::Add, kv, one);
+            k.set(kk, kn);
+            let pk = k.bin(BinaryOp::Add, pair, kn);
+            let three = k.i64c(3);
+            let m = k.bin(BinaryOp::Mod, pk, three);
+            let zero = k.i64c(0);
+            let skip = k.cmp(CmpOp::Eq, m, zero);
+            k.if_(skip, |k| k.b.push(Stmt::Continue));
+            let vv = k.get(v);
+            let y = k.shfl(Shuffle::Xor, vv, one32, 32);
+            let s = k.bin(BinaryOp::Add, vv, y);
+            k.set(v, s);
+            let r = k.get(ran);
+            let r = k.bin(BinaryOp::Add, r, one);
+            k.set(ran, r);
+            let bound = k.i64c(150);
+            let big = k.cmp(CmpOp::Gt, s, bound);
+            k.if_(big, |k| k.b.push(Stmt::Break));
+        },
+    );
+    let vv = k.get(v);
+    k.store(out, &[i], vv);
+    let r = k.get(ran);
+    k.store(iters, &[i], r);
+    k.finish()
+}
+
+#[test]
+fn warp_functions_in_loops_with_varying_trip_counts() {
+    let km = compile(vec![varying_trip_counts()], vec![]);
+    let mut r = Rng(53);
+    let n = 96usize;
+    let a: Vec<i64> = (0..n).map(|_| r.below(60) as i64 - 10).collect();
+    let out = vec![0i64; n];
+    let iters = vec![0i64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    args.extend(arr_slots(&iters, &[n as i64]));
+    assert_eq!(launch(&km, &args, [1, 1, 1], [n as u32, 1, 1], 0), 0);
+    let mut distinct = std::collections::HashSet::new();
+    for t in (0..n).step_by(2) {
+        let pair = (t % 32) >> 1;
+        let (mut x, mut y) = (a[t], a[t + 1]);
+        let mut ran = 0;
+        for kn in 1..=(pair % 4 + 1) as i64 {
+            if (pair as i64 + kn) % 3 == 0 {
+                continue;
+            }
+            let s = x + y;
+            (x, y) = (s, s);
+            ran += 1;
+            if s > 150 {
+                break;
+            }
+        }
+        distinct.insert(ran);
+        assert_eq!((out[t], out[t + 1]), (x, y), "pair at {t}");
+        assert_eq!((iters[t], iters[t + 1]), (ran, ran), "iterations at {t}");
+    }
+    assert!(distinct.len() >= 3, "trip counts {distinct:?}");
+}
+
+#[test]
+fn barrier_in_a_loop_with_a_varying_trip_count_is_an_error() {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("bad_loop", vec![t.clone()]);
+    let a = k.param(0, t);
+    let tid = k.tid();
+    let zero = k.i64c(0);
+    k.range(zero, tid, |k, j| {
+        let x = k.f64c(1.0);
+        k.store(a, &[j], x);
+        k.barrier();
+    });
+    let f = k.finish();
+    let m = Module {
+        functions: vec![f.clone()],
+        entry: FuncId(0),
+        exceptions: vec![],
+    };
+    // The front end's check rejects it, and so does the SIMT lowering.
+    assert!(hypersonic_ir::passes::uniformity::check_module_barriers(&m).is_err());
+    let err = try_compile(vec![f]).err().expect("an error");
+    assert!(err.to_string().contains("syncthreads"), "{err}");
+    assert!(err.to_string().contains("loop"), "{err}");
+}
+
+/// `grow(v)`: `for k in range(8): v = v + shfl_xor(v, 1) + 1; if v > 100:
+/// return 10 v` then `return -v`: a return from inside a loop with a warp
+/// function, inlined (a per-thread break out of a predicated loop).
+fn grow_fn() -> Function {
+    let mut f = K::func("grow__i64", vec![Type::I64], Type::I64);
+    let p = f.param(0, Type::I64);
+    let v = f.local("v", Type::I64);
+    f.set(v, p);
+    let zero = f.i64c(0);
+    let eight = f.i64c(8);
+    f.range(zero, eight, |k, _| {
+        let vv = k.get(v);
+        let one32 = k.i32c(1);
+        let y = k.shfl(Shuffle::Xor, vv, one32, 32);
+        let s = k.bin(BinaryOp::Add, vv, y);
+        let one = k.i64c(1);
+        let s = k.bin(BinaryOp::Add, s, one);
+        k.set(v, s);
+        let hundred = k.i64c(100);
+        let big = k.cmp(CmpOp::Gt, s, hundred);
+        k.if_(big, |k| {
+            let ten = k.i64c(10);
+            let r = k.bin(BinaryOp::Mul, s, ten);
+            k.b.push(Stmt::Return { value: Some(r) });
+        });
+    });
+    let vv = f.get(v);
+    let r = f.emit(Op::Unary(UnaryOp::Neg, vv), Type::I64);
+    f.b.push(Stmt::Return { value: Some(r) });
+    f.b.finish()
+}
+
+/// `out[i] = grow(a[i])`; then, in the kernel itself, a loop that pairs of
+/// threads leave by `return` (`w = w + shfl_xor(w, 1) + 1; if w > 60:
+/// out2[i] = w; return`, six rounds at most), and after it a store by the
+/// threads that stay.
+#[test]
+fn returns_from_loops_with_warp_functions() {
+    let ti = a1(Scalar::I64);
+    let mut k = K::new("returns", vec![ti.clone(), ti.clone(), ti.clone()]);
+    let a = k.param(0, ti.clone());
+    let out = k.param(1, ti.clone());
+    let out2 = k.param(2, ti);
+    let i = k.tid();
+    let x = k.load(a, &[i]);
+    let g = k.emit(Op::Call(FuncId(1), vec![x]), Type::I64);
+    k.store(out, &[i], g);
+    let w = k.local("w", Type::I64);
+    let lane = k.emit(Op::LaneId, I32);
+    let lane = k.cast(lane, Type::I64);
+    let w0 = k.bin(BinaryOp::Sub, x, lane);
+    k.set(w, w0);
+    let zero = k.i64c(0);
+    let six = k.i64c(6);
+    k.range(zero, six, |k, _| {
+        let vv = k.get(w);
+        let one32 = k.i32c(1);
+        let y = k.shfl(Shuffle::Xor, vv, one32, 32);
+        let s = k.bin(BinaryOp::Add, vv, y);
+        let one = k.i64c(1);
+        let s = k.bin(BinaryOp::Add, s, one);
+        k.set(w, s);
+        let sixty = k.i64c(60);
+        let big = k.cmp(CmpOp::Gt, s, sixty);
+        k.if_(big, |k| {
+            k.store(out2, &[i], s);
+            k.b.push(Stmt::Return { value: None });
+        });
+    });
+    let vv = k.get(w);
+    let m = k.i64c(100_000);
+    let r = k.bin(BinaryOp::Add, vv, m);
+    k.store(out2, &[i], r);
+    let km = compile(vec![k.finish(), grow_fn()], vec![]);
+    let mut r = Rng(59);
+    let n = 64usize;
+    let a: Vec<i64> = (0..n).map(|_| r.below(40) as i64 - 12).collect();
+    let out = vec![0i64; n];
+    let out2 = vec![0i64; n];
+    let mut args = arr_slots(&a, &[n as i64]);
+    args.extend(arr_slots(&out, &[n as i64]));
+    args.extend(arr_slots(&out2, &[n as i64]));
+    assert_eq!(launch(&km, &args, [1, 1, 1], [n as u32, 1, 1], 0), 0);
+    let mut returned = 0;
+    for t in (0..n).step_by(2) {
+        let (mut x, mut y) = (a[t], a[t + 1]);
+        let mut res = None;
+        for _ in 0..8 {
+            let s = x + y + 1;
+            (x, y) = (s, s);
+            if s > 100 {
+                res = Some(10 * s);
+                break;
+            }
+        }
+        let want = res.unwrap_or(-x);
+        assert_eq!((out[t], out[t + 1]), (want, want), "grow at {t}");
+        let (mut x, mut y) = (a[t] - (t % 32) as i64, a[t + 1] - ((t + 1) % 32) as i64);
+        let mut want = None;
+        for _ in 0..6 {
+            let s = x + y + 1;
+            (x, y) = (s, s);
+            if s > 60 {
+                want = Some(s);
+                returned += 1;
+                break;
+            }
+        }
+        let want = want.unwrap_or(x + 100_000);
+        assert_eq!((out2[t], out2[t + 1]), (want, want), "return at {t}");
+    }
+    assert!(
+        returned > 0 && returned < n / 2,
+        "{returned} pairs returned"
+    );
+}

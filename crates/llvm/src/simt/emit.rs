@@ -21,7 +21,7 @@ use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{AddressSpace, IntPredicate as IP};
 
-use super::plan::{LocalClass, Node, Plan, RegionId};
+use super::plan::{LocalClass, LoopId, Node, Plan, Pred, RegionId};
 use super::{array_value, ThreadState, WARP};
 use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
 use crate::{attrs, types, CodegenError, HostOptions};
@@ -186,6 +186,9 @@ enum Item {
     Local(u32),
     Arr(ValueId),
     Exited,
+    /// Per thread, for a predicated loop: the last iteration the thread sits
+    /// out (`i64::MAX` once it has left the loop).
+    LoopState(LoopId),
 }
 
 struct Emitter<'p, 'a, 'ctx> {
@@ -198,6 +201,9 @@ struct Emitter<'p, 'a, 'ctx> {
     arrays: HashMap<ValueId, (PointerValue<'ctx>, u64, &'a Op)>,
     exited: Option<PointerValue<'ctx>>,
     uslots: HashMap<ValueId, PointerValue<'ctx>>,
+    /// Per predicated loop: the per-thread states and the iteration counter.
+    loop_state: Vec<PointerValue<'ctx>>,
+    loop_iter: Vec<PointerValue<'ctx>>,
     /// (continue target, break target) of the enclosing block-level loops.
     loops: Vec<(
         inkwell::basic_block::BasicBlock<'ctx>,
@@ -308,6 +314,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         if plan.exited_flag {
             items.push((Item::Exited, 1, 1));
         }
+        for l in 0..plan.pred_loops {
+            items.push((Item::LoopState(l), 8, 8));
+        }
         items.sort_by_key(|it| std::cmp::Reverse(it.2));
         let mut off = 0u64;
         let mut e = Emitter {
@@ -319,6 +328,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             arrays: HashMap::new(),
             exited: None,
             uslots: HashMap::new(),
+            loop_state: vec![scratch; plan.pred_loops],
+            loop_iter: Vec::new(),
             loops: Vec::new(),
             per_thread: 0,
         };
@@ -347,6 +358,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                     g.b.build_memset(base, 1, ctx.i8_type().const_zero(), bytes)?;
                     e.exited = Some(base);
                 }
+                // Written by the loop's entering region before any read.
+                Item::LoopState(l) => e.loop_state[l] = base,
             }
             off += size;
         }
@@ -356,8 +369,15 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 let v = ValueId(i as u32);
                 let t = types::ty(ctx, f.value_type(v));
                 let slot = g.entry_alloca(t, "uniform")?;
+                // A slot that no thread writes (a predicated region that no
+                // thread runs) is read as zero, never as undef.
+                g.b.build_store(slot, t.const_zero())?;
                 e.uslots.insert(v, slot);
             }
+        }
+        for _ in 0..plan.pred_loops {
+            let it = g.entry_alloca(i64t.into(), "iteration")?;
+            e.loop_iter.push(it);
         }
         Ok(e)
     }
@@ -409,11 +429,28 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                     }
                     g.b.position_at_end(merge);
                 }
-                Node::Loop(body) => {
+                Node::Loop { body, pred } => {
                     let head = g.new_block("uloop");
                     let exit = g.new_block("uendloop");
-                    g.b.build_unconditional_branch(head)?;
-                    g.b.position_at_end(head);
+                    if let Some((l, init)) = *pred {
+                        self.region(g, init)?;
+                        let i64t = g.m.ctx.i64_type();
+                        g.b.build_store(self.loop_iter[l], i64t.const_zero())?;
+                        g.b.build_unconditional_branch(head)?;
+                        g.b.position_at_end(head);
+                        let it =
+                            g.b.build_load(i64t, self.loop_iter[l], "iter")?
+                                .into_int_value();
+                        let it = g.b.build_int_nuw_add(it, i64t.const_int(1, false), "")?;
+                        g.b.build_store(self.loop_iter[l], it)?;
+                        let any = self.any_in_loop(g, l)?;
+                        let body_bb = g.new_block("uloop.body");
+                        g.b.build_conditional_branch(any, body_bb, exit)?;
+                        g.b.position_at_end(body_bb);
+                    } else {
+                        g.b.build_unconditional_branch(head)?;
+                        g.b.position_at_end(head);
+                    }
                     self.loops.push((head, exit));
                     let r = self.nodes(g, body);
                     self.loops.pop();
@@ -533,17 +570,64 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             };
             g.values[v.0 as usize] = Some(val);
         }
-        // Predicated regions run only the threads that took the branch.
-        for &(c, taken) in &reg.preds {
-            let cv = g.v(c)?.into_int_value();
+        // A loop's entering region: the threads outside it have left it.
+        let never = i64t.const_int(i64::MAX as u64, false);
+        if let Some(l) = reg.init {
+            let p = self.slot_ptr(g, self.loop_state[l], 8, tid)?;
+            g.b.build_store(p, never)?;
+        }
+        // Predicated regions run only the threads that took the branch and
+        // that are in this iteration of the enclosing predicated loops.
+        for &pred in &reg.preds {
             let on = g.new_block("thread.on");
-            if taken {
-                g.b.build_conditional_branch(cv, on, xl)?;
-            } else {
-                g.b.build_conditional_branch(cv, xl, on)?;
+            match pred {
+                Pred::Cond(c, taken) => {
+                    let cv = g.v(c)?.into_int_value();
+                    if taken {
+                        g.b.build_conditional_branch(cv, on, xl)?;
+                    } else {
+                        g.b.build_conditional_branch(cv, xl, on)?;
+                    }
+                }
+                Pred::Loop(l) => {
+                    let p = self.slot_ptr(g, self.loop_state[l], 8, tid)?;
+                    let st = g.b.build_load(i64t, p, "")?.into_int_value();
+                    let it =
+                        g.b.build_load(i64t, self.loop_iter[l], "")?
+                            .into_int_value();
+                    let inside = g.b.build_int_compare(IP::SLT, st, it, "")?;
+                    g.b.build_conditional_branch(inside, on, xl)?;
+                }
             }
             g.b.position_at_end(on);
         }
+        if let Some(l) = reg.init {
+            let p = self.slot_ptr(g, self.loop_state[l], 8, tid)?;
+            g.b.build_store(p, i64t.const_zero())?;
+        }
+        // `break`/`continue` of a predicated loop: this thread leaves the loop
+        // or sits out the rest of this iteration.
+        let jumps = match reg.brk {
+            Some(l) => {
+                let brk = g.new_block("thread.break");
+                let cont = g.new_block("thread.continue");
+                let here = g.current();
+                let p = self.slot_ptr(g, self.loop_state[l], 8, tid)?;
+                g.b.position_at_end(brk);
+                g.b.build_store(p, never)?;
+                g.b.build_unconditional_branch(xl)?;
+                g.b.position_at_end(cont);
+                let it =
+                    g.b.build_load(i64t, self.loop_iter[l], "")?
+                        .into_int_value();
+                g.b.build_store(p, it)?;
+                g.b.build_unconditional_branch(xl)?;
+                g.b.position_at_end(here);
+                g.loops.push((cont, brk));
+                true
+            }
+            None => false,
+        };
         for s in &reg.stmts {
             if g.terminated() {
                 break;
@@ -582,6 +666,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 }
                 _ => g.stmt(s)?,
             }
+        }
+        if jumps {
+            g.loops.pop();
         }
         if !g.terminated() {
             g.b.build_unconditional_branch(xl)?;
@@ -629,6 +716,45 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             }
         }
         Ok(())
+    }
+
+    /// Whether some thread of the block is still in predicated loop `l`
+    /// (has not left it, returned or raised).
+    fn any_in_loop(&self, g: &mut FnGen<'a, 'ctx>, l: LoopId) -> R<IntValue<'ctx>> {
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let pre = g.current();
+        let head = g.new_block("any");
+        let next = g.new_block("any.next");
+        let done = g.new_block("any.end");
+        g.b.build_unconditional_branch(head)?;
+        g.b.position_at_end(head);
+        let t = g.b.build_phi(i64t, "t")?;
+        let tv = t.as_basic_value().into_int_value();
+        let p = self.slot_ptr(g, self.loop_state[l], 8, tv)?;
+        let st = g.b.build_load(i64t, p, "")?.into_int_value();
+        let never = i64t.const_int(i64::MAX as u64, false);
+        let mut inside = g.b.build_int_compare(IP::NE, st, never, "")?;
+        if let Some(ex) = self.exited {
+            let p = gep(g, ex, tv)?;
+            let f = g.b.build_load(ctx.i8_type(), p, "")?.into_int_value();
+            let live =
+                g.b.build_int_compare(IP::EQ, f, ctx.i8_type().const_zero(), "")?;
+            inside = g.b.build_and(inside, live, "")?;
+        }
+        let head_end = g.current();
+        g.b.build_conditional_branch(inside, done, next)?;
+        g.b.position_at_end(next);
+        let tn = g.b.build_int_nuw_add(tv, i64t.const_int(1, false), "")?;
+        let more = g.b.build_int_compare(IP::ULT, tn, self.nthreads, "")?;
+        g.b.build_conditional_branch(more, head, done)?;
+        t.add_incoming(&[(&i64t.const_zero(), pre), (&tn, next)]);
+        g.b.position_at_end(done);
+        let phi = g.b.build_phi(ctx.bool_type(), "any")?;
+        let yes = ctx.bool_type().const_int(1, false);
+        let no = ctx.bool_type().const_zero();
+        phi.add_incoming(&[(&yes, head_end), (&no, next)]);
+        Ok(phi.as_basic_value().into_int_value())
     }
 
     fn local_array(

@@ -16,6 +16,18 @@
 //! the region writes; a block-level store first closes the pending region when
 //! that region reads the local.
 //!
+//! Control flow that contains a synchronisation point stays at block level.
+//! An `if` on a thread-dependent condition is *predicated*: its regions run
+//! only the threads that took the branch. A loop is predicated when threads
+//! may leave it at different times (a `break`/`continue` under a
+//! thread-dependent condition) or when it runs under predication: each thread
+//! has a state in scratch (entered, sitting out this iteration after a
+//! `continue`, or gone after a `break`), its regions run only the threads in
+//! the current iteration, and the loop runs while some thread is still in it.
+//! A warp function there reads the other lanes' latest values; a lane that
+//! does not take part gives its stale one (undefined on a GPU). Barriers stay
+//! an error under any predication.
+//!
 //! Then, per region, which values come from elsewhere: a value defined in one
 //! region and used in another is *spilled* to per-thread scratch; a value a
 //! block-level statement needs (a uniform condition that is not block level,
@@ -32,6 +44,21 @@ use hypersonic_ir::*;
 use crate::function::{unsupported, R};
 
 pub(crate) type RegionId = usize;
+
+/// A block-level loop whose threads may leave it at different times (or that
+/// runs under thread-dependent control): each thread has a per-thread state in
+/// scratch, and the loop runs while some thread is still in it.
+pub(crate) type LoopId = usize;
+
+/// Which threads run a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pred {
+    /// The threads for which the (per-thread) condition is `taken`.
+    Cond(ValueId, bool),
+    /// The threads still in this predicated loop that have not `continue`d in
+    /// the current iteration.
+    Loop(LoopId),
+}
 
 pub(crate) enum Node<'a> {
     /// A block-level `Let` (pure, operands block level).
@@ -50,7 +77,11 @@ pub(crate) enum Node<'a> {
         /// only the threads that took them (warp functions only, no barriers).
         predicated: bool,
     },
-    Loop(Vec<Node<'a>>),
+    Loop {
+        body: Vec<Node<'a>>,
+        /// A predicated loop, and the region that enters its threads.
+        pred: Option<(LoopId, RegionId)>,
+    },
     /// `syncthreads_count/and/or`: a barrier and a reduction over the block.
     Reduce {
         value: ValueId,
@@ -61,8 +92,15 @@ pub(crate) enum Node<'a> {
 
 pub(crate) struct Region<'a> {
     pub stmts: Vec<&'a Stmt>,
-    /// Conditions of the enclosing predicated `If`s, with the branch taken.
-    pub preds: Vec<(ValueId, bool)>,
+    /// Which threads run it: conditions of the enclosing predicated `If`s,
+    /// with the branch taken, and the enclosing predicated loops, outermost first.
+    pub preds: Vec<Pred>,
+    /// The innermost enclosing block-level loop, when it is predicated: a
+    /// `break`/`continue` in the region leaves it (or this iteration) for the
+    /// thread alone.
+    pub brk: Option<LoopId>,
+    /// This region only enters the threads (those of `preds`) into the loop.
+    pub init: Option<LoopId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +130,8 @@ pub(crate) struct Plan<'a> {
     pub locals: Vec<LocalClass>,
     /// Some thread may `return` before the last region: keep an exited flag.
     pub exited_flag: bool,
+    /// How many predicated loops there are.
+    pub pred_loops: usize,
 }
 
 /// Statements that synchronise threads (split regions).
@@ -180,6 +220,30 @@ fn has_escape(b: &Block) -> bool {
     })
 }
 
+/// `(line ..., column ...)` of the first barrier in `b`, if it has a location.
+fn first_barrier_loc(b: &Block) -> String {
+    for s in &b.stmts {
+        let l = match s {
+            Stmt::Barrier { .. }
+            | Stmt::Let {
+                op: Op::BarrierReduce(..),
+                ..
+            } => loc_of(s),
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => first_barrier_loc(then_block) + &first_barrier_loc(else_block),
+            Stmt::Loop { body } => first_barrier_loc(body),
+            _ => String::new(),
+        };
+        if !l.is_empty() {
+            return l;
+        }
+    }
+    String::new()
+}
+
 fn has_return(s: &Stmt) -> bool {
     match s {
         Stmt::Return { .. } => true,
@@ -248,6 +312,24 @@ struct Sched<'a, 'f> {
     violations: HashSet<LocalId>,
     thread_return: bool,
     reduce: bool,
+    pred_loops: usize,
+}
+
+/// Whether a `break`/`continue` of the loop with this body sits under a
+/// thread-dependent condition (not counting nested loops).
+fn varying_exit(b: &Block, u: &Uniformity, under: bool) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Break | Stmt::Continue => under,
+        Stmt::If {
+            cond,
+            then_block,
+            else_block,
+        } => {
+            let under = under || !u.is_uniform_value(*cond);
+            varying_exit(then_block, u, under) || varying_exit(else_block, u, under)
+        }
+        _ => false,
+    })
 }
 
 fn loc_of(s: &Stmt) -> String {
@@ -270,6 +352,7 @@ impl<'a> Sched<'a, '_> {
             | Op::Binary(..)
             | Op::Compare(..)
             | Op::Cast(_)
+            | Op::Bitcast(_)
             | Op::Select(..)
             | Op::Math(..)
             | Op::ArrayDim(..)
@@ -309,25 +392,30 @@ impl<'a> Sched<'a, '_> {
         &mut self,
         out: &mut Vec<Node<'a>>,
         pend: &mut Vec<&'a Stmt>,
-        preds: &[(ValueId, bool)],
+        preds: &[Pred],
+        lp: Option<LoopId>,
     ) {
         if !pend.is_empty() {
             self.regions.push(Region {
                 stmts: std::mem::take(pend),
                 preds: preds.to_vec(),
+                brk: lp,
+                init: None,
             });
             out.push(Node::Threads(self.regions.len() - 1));
         }
     }
 
-    fn block(&mut self, b: &'a Block, preds: &[(ValueId, bool)]) -> R<Vec<Node<'a>>> {
+    /// Plans block `b`. `preds`: which threads run it (empty: the whole
+    /// block); `lp`: the innermost enclosing block-level loop when it is predicated.
+    fn block(&mut self, b: &'a Block, preds: &[Pred], lp: Option<LoopId>) -> R<Vec<Node<'a>>> {
         let mut out = Vec::new();
         let mut pend: Vec<&'a Stmt> = Vec::new();
         for s in &b.stmts {
             match s {
                 Stmt::Let { value, op, .. } => match op {
                     Op::WarpShuffle { .. } | Op::WarpVote { .. } => {
-                        self.flush(&mut out, &mut pend, preds);
+                        self.flush(&mut out, &mut pend, preds, lp);
                         pend.push(s);
                     }
                     Op::BarrierReduce(kind, pred) => {
@@ -338,7 +426,7 @@ impl<'a> Sched<'a, '_> {
                                 loc_of(s)
                             ));
                         }
-                        self.flush(&mut out, &mut pend, preds);
+                        self.flush(&mut out, &mut pend, preds, lp);
                         self.reduce = true;
                         out.push(Node::Reduce {
                             value: *value,
@@ -372,7 +460,7 @@ impl<'a> Sched<'a, '_> {
                             r.contains(local)
                         });
                         if reads {
-                            self.flush(&mut out, &mut pend, preds);
+                            self.flush(&mut out, &mut pend, preds, lp);
                         }
                         out.push(Node::Store(s));
                     } else {
@@ -387,15 +475,16 @@ impl<'a> Sched<'a, '_> {
                 } => {
                     let sync = self.facts.has_sync(then_block) || self.facts.has_sync(else_block);
                     let escape = has_escape(then_block) || has_escape(else_block);
-                    if !sync && !escape {
+                    // In a predicated loop, `break`/`continue` are per thread.
+                    if !sync && (!escape || lp.is_some()) {
                         self.note_thread_stmt(s);
                         pend.push(s);
                         continue;
                     }
-                    self.flush(&mut out, &mut pend, preds);
+                    self.flush(&mut out, &mut pend, preds, lp);
                     if self.u.is_uniform_value(*cond) {
-                        let then_ = self.block(then_block, preds)?;
-                        let else_ = self.block(else_block, preds)?;
+                        let then_ = self.block(then_block, preds, lp)?;
+                        let else_ = self.block(else_block, preds, lp)?;
                         out.push(Node::If {
                             cond: *cond,
                             then_,
@@ -409,17 +498,17 @@ impl<'a> Sched<'a, '_> {
                             "syncthreads() under a condition that differs between the threads of a block: every thread of the block must reach the same barriers",
                         );
                     }
-                    if escape {
+                    if escape && lp.is_none() {
                         return unsupported(
                             "the CPU SIMT lowering does not support a thread-dependent break or continue out of a loop that contains warp functions",
                         );
                     }
                     let mut p = preds.to_vec();
-                    p.push((*cond, true));
-                    let then_ = self.block(then_block, &p)?;
+                    p.push(Pred::Cond(*cond, true));
+                    let then_ = self.block(then_block, &p, lp)?;
                     p.pop();
-                    p.push((*cond, false));
-                    let else_ = self.block(else_block, &p)?;
+                    p.push(Pred::Cond(*cond, false));
+                    let else_ = self.block(else_block, &p, lp)?;
                     out.push(Node::If {
                         cond: *cond,
                         then_,
@@ -433,18 +522,48 @@ impl<'a> Sched<'a, '_> {
                         pend.push(s);
                         continue;
                     }
-                    self.flush(&mut out, &mut pend, preds);
-                    let body = self.block(body, preds)?;
-                    out.push(Node::Loop(body));
+                    self.flush(&mut out, &mut pend, preds, lp);
+                    // Threads leave at different times, or only some run it.
+                    if preds.is_empty() && !varying_exit(body, self.u, false) {
+                        let body = self.block(body, preds, None)?;
+                        out.push(Node::Loop { body, pred: None });
+                        continue;
+                    }
+                    if self.facts.has_barrier(body) {
+                        return unsupported(format!(
+                            "syncthreads() inside a loop that the threads of a block leave at different times, or that only some threads run{}: every thread of the block must reach the same barriers",
+                            first_barrier_loc(body)
+                        ));
+                    }
+                    let l = self.pred_loops;
+                    self.pred_loops += 1;
+                    self.regions.push(Region {
+                        stmts: Vec::new(),
+                        preds: preds.to_vec(),
+                        brk: None,
+                        init: Some(l),
+                    });
+                    let init = self.regions.len() - 1;
+                    let mut p = preds.to_vec();
+                    p.push(Pred::Loop(l));
+                    let body = self.block(body, &p, Some(l))?;
+                    out.push(Node::Loop {
+                        body,
+                        pred: Some((l, init)),
+                    });
                 }
                 Stmt::Break | Stmt::Continue => {
-                    self.flush(&mut out, &mut pend, preds);
+                    if lp.is_some() {
+                        pend.push(s);
+                        break;
+                    }
+                    self.flush(&mut out, &mut pend, preds, lp);
                     out.push(Node::Jump(s));
                     break;
                 }
                 Stmt::Return { .. } => {
                     if preds.is_empty() {
-                        self.flush(&mut out, &mut pend, preds);
+                        self.flush(&mut out, &mut pend, preds, lp);
                         out.push(Node::Jump(s));
                     } else {
                         self.thread_return = true;
@@ -463,13 +582,13 @@ impl<'a> Sched<'a, '_> {
                             loc_of(s)
                         ));
                     }
-                    self.flush(&mut out, &mut pend, preds);
+                    self.flush(&mut out, &mut pend, preds, lp);
                 }
-                Stmt::SyncWarp { .. } => self.flush(&mut out, &mut pend, preds),
+                Stmt::SyncWarp { .. } => self.flush(&mut out, &mut pend, preds, lp),
                 Stmt::ArrayStore { .. } | Stmt::Fence(_) => pend.push(s),
             }
         }
-        self.flush(&mut out, &mut pend, preds);
+        self.flush(&mut out, &mut pend, preds, lp);
         Ok(out)
     }
 }
@@ -542,8 +661,9 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
             violations: HashSet::new(),
             thread_return: false,
             reduce: false,
+            pred_loops: 0,
         };
-        let nodes = sched.block(&f.body, &[])?;
+        let nodes = sched.block(&f.body, &[], None)?;
         if sched.violations.is_empty() {
             break nodes;
         }
@@ -558,6 +678,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         regions,
         thread_return,
         reduce,
+        pred_loops,
         ..
     } = sched;
 
@@ -586,7 +707,10 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         for s in &reg.stmts {
             uses(s, &mut vals, &mut read, &mut written);
         }
-        vals.extend(reg.preds.iter().map(|p| p.0));
+        vals.extend(reg.preds.iter().filter_map(|p| match p {
+            Pred::Cond(c, _) => Some(*c),
+            Pred::Loop(_) => None,
+        }));
         let mut seen = HashSet::new();
         for v in vals {
             if let Some(d) = def_region[v.0 as usize] {
@@ -620,7 +744,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
                     walk(then_, bl, spilled, uslot);
                     walk(else_, bl, spilled, uslot);
                 }
-                Node::Loop(body) => walk(body, bl, spilled, uslot),
+                Node::Loop { body, .. } => walk(body, bl, spilled, uslot),
                 Node::Reduce { pred, .. } if !bl[pred.0 as usize] => {
                     spilled[pred.0 as usize] = true;
                 }
@@ -643,6 +767,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         .collect();
     Ok(Plan {
         exited_flag: thread_return && (regions.len() > 1 || reduce),
+        pred_loops,
         nodes,
         regions,
         blocklevel,
