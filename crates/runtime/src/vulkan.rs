@@ -1616,14 +1616,10 @@ struct Conventions {
 impl Conventions {
     fn of(m: &SpirvModule) -> Conventions {
         Conventions {
-            push_bytes: if m.slots_in_push_constants {
-                8 * (m.param_slots as u32 + 1)
-            } else {
-                16
-            },
-            shared_per_thread: 0,
-            required_features: vec!["bufferDeviceAddress".into(), "shaderInt64".into()],
-            subgroup_size: None,
+            push_bytes: m.push_constant_bytes,
+            shared_per_thread: m.shared_bytes_per_thread,
+            required_features: m.required_features.clone(),
+            subgroup_size: m.subgroup_size,
         }
     }
 }

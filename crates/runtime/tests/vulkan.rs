@@ -295,13 +295,12 @@ fn negative_exception() -> Vec<Exception> {
 }
 
 fn vadd_f32_kernel(in_push: bool) -> Kernel {
-    Kernel::from_images("vadd", 4, negative_exception(), None, None).with_spirv(SpirvModule {
-        words: vadd_f32_spirv(in_push),
-        entry_name: "vadd".into(),
-        param_slots: 4,
-        slots_in_push_constants: in_push,
-        static_shared_bytes: 0,
-    })
+    let mut m = SpirvModule::new(vadd_f32_spirv(in_push), "vadd", 4);
+    if !in_push {
+        m.slots_in_push_constants = false;
+        m.push_constant_bytes = 16;
+    }
+    Kernel::from_images("vadd", 4, negative_exception(), None, None).with_spirv(m)
 }
 
 /// Runs the float32 vector add over `n` random elements in blocks of `tpb`
@@ -696,14 +695,21 @@ fn launch_configurations_are_checked() {
     let e = unsafe { d.launch(&k, &LaunchConfig::linear(1, 1), &[], None) }.unwrap_err();
     assert!(matches!(e, RuntimeError::Compile { .. }), "{e}");
     // Bad SPIR-V is the driver's error, not a crash.
-    let k = Kernel::from_images("bad", 0, vec![], None, None).with_spirv(SpirvModule {
-        words: vec![0x0723_0203, 0x0001_0500, 0, 1, 0],
-        entry_name: "bad".into(),
-        param_slots: 0,
-        slots_in_push_constants: true,
-        static_shared_bytes: 0,
-    });
+    let k = Kernel::from_images("bad", 0, vec![], None, None).with_spirv(SpirvModule::new(
+        vec![0x0723_0203, 0x0001_0500, 0, 1, 0],
+        "bad",
+        0,
+    ));
     let _ = d.prepare(&k); // lavapipe may accept an empty module
+                           // A module needing a feature the device lacks is refused by name.
+    let mut m = SpirvModule::new(vadd_f32_spirv(true), "vadd", 4);
+    m.required_features
+        .push("shaderBufferFloat64AtomicAdd".into());
+    let k = Kernel::from_images("needy", 4, vec![], None, None).with_spirv(m);
+    if !d.features().atomic_float64_add {
+        let e = d.prepare(&k).unwrap_err().to_string();
+        assert!(e.contains("lacks shaderBufferFloat64AtomicAdd"), "{e}");
+    }
 }
 
 #[test]
