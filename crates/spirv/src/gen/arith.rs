@@ -5,7 +5,7 @@
 
 use hypersonic_ir::{BinaryOp, BitFn, CmpOp, MathFn, Scalar, UnaryOp, ValueId};
 use rspirv::dr::{InsertPoint, Instruction, Operand};
-use rspirv::spirv::{GlslStd450Op as GL, Op as O, Word};
+use rspirv::spirv::{Decoration, GlslStd450Op as GL, Op as O, Word};
 
 use super::{internal, unsupported, Gen, R};
 
@@ -669,7 +669,7 @@ impl Gen<'_> {
             Trunc => gl(self, GL::Trunc),
             Rint => gl(self, GL::RoundEven),
             Fabs => gl(self, GL::FAbs),
-            Fma => gl(self, GL::Fma),
+            Fma => self.fma(s, v[0], v[1], v[2]),
             Log10 => {
                 let l = self.glsl(t, GL::Log2, &[x])?;
                 let c = self.c_float(bits, std::f64::consts::LOG10_2);
@@ -749,6 +749,84 @@ impl Gen<'_> {
             }
             Erf | Erfc | Gamma | Lgamma => Err(internal("software math")),
         }
+    }
+
+    /// An arithmetic instruction the driver must not fuse with another
+    /// (`NoContraction`): the error-free transformations depend on it.
+    fn exact(&mut self, o: O, t: Word, args: &[Word]) -> R<Word> {
+        let r = self.op(o, t, args)?;
+        self.b.decorate(r, Decoration::NoContraction, []);
+        Ok(r)
+    }
+
+    /// `a * b + c` rounded once. Vulkan lets GLSL.std.450's `Fma` be a multiply
+    /// and an add (lavapipe's is), so: float64 by Dekker's exact product and an
+    /// exact sum — exact whenever the result is representable (what the
+    /// double-double arithmetic of the math library needs), else within an ulp;
+    /// float32 in float64 (where the device has it; else GLSL's `Fma`).
+    fn fma(&mut self, s: Scalar, a: Word, b: Word, c: Word) -> R<Word> {
+        let t = self.scalar_ty(s);
+        if s == Scalar::F32 {
+            if !self.opts.float64 {
+                return self.glsl(t, GL::Fma, &[a, b, c]);
+            }
+            let d = self.t_float(64);
+            let (a, b, c) = (
+                self.op(O::FConvert, d, &[a])?,
+                self.op(O::FConvert, d, &[b])?,
+                self.op(O::FConvert, d, &[c])?,
+            );
+            let p = self.exact(O::FMul, d, &[a, b])?;
+            let r = self.exact(O::FAdd, d, &[p, c])?;
+            return self.op(O::FConvert, t, &[r]);
+        }
+        let split = |g: &mut Self, x: Word| -> R<(Word, Word)> {
+            let k = g.c_float(64, 134_217_729.0); // 2^27 + 1
+            let cx = g.exact(O::FMul, t, &[k, x])?;
+            let d = g.exact(O::FSub, t, &[cx, x])?;
+            let hi = g.exact(O::FSub, t, &[cx, d])?;
+            let lo = g.exact(O::FSub, t, &[x, hi])?;
+            Ok((hi, lo))
+        };
+        // Dekker's TwoProduct: p + e == a * b exactly.
+        let p = self.exact(O::FMul, t, &[a, b])?;
+        let (ah, al) = split(self, a)?;
+        let (bh, bl) = split(self, b)?;
+        let hh = self.exact(O::FMul, t, &[ah, bh])?;
+        let e1 = self.exact(O::FSub, t, &[hh, p])?;
+        let hl = self.exact(O::FMul, t, &[ah, bl])?;
+        let e2 = self.exact(O::FAdd, t, &[e1, hl])?;
+        let lh = self.exact(O::FMul, t, &[al, bh])?;
+        let e3 = self.exact(O::FAdd, t, &[e2, lh])?;
+        let ll = self.exact(O::FMul, t, &[al, bl])?;
+        let e = self.exact(O::FAdd, t, &[e3, ll])?;
+        // Knuth's TwoSum: s + u == p + c exactly.
+        let sum = self.exact(O::FAdd, t, &[p, c])?;
+        let bv = self.exact(O::FSub, t, &[sum, p])?;
+        let av = self.exact(O::FSub, t, &[sum, bv])?;
+        let db = self.exact(O::FSub, t, &[c, bv])?;
+        let da = self.exact(O::FSub, t, &[p, av])?;
+        let u = self.exact(O::FAdd, t, &[da, db])?;
+        let tail = self.exact(O::FAdd, t, &[u, e])?;
+        let r = self.exact(O::FAdd, t, &[sum, tail])?;
+        // Where the product is not finite, or zero (underflow), the plain sum.
+        let plain = self.exact(O::FAdd, t, &[p, c])?;
+        let fin_n = self.bool_op(O::IsNan, &[p])?;
+        let fin_i = self.bool_op(O::IsInf, &[p])?;
+        let z = self.c_float(64, 0.0);
+        let p0 = self.bool_op(O::FOrdEqual, &[p, z])?;
+        let sp = self.bool_op(O::LogicalOr, &[fin_n, fin_i])?;
+        let sp = self.bool_op(O::LogicalOr, &[sp, p0])?;
+        // Huge operands would overflow the split: the hardware's Fma there.
+        let big = self.c_float(64, 2f64.powi(995));
+        let aa = self.glsl(t, GL::FAbs, &[a])?;
+        let ab = self.glsl(t, GL::FAbs, &[b])?;
+        let ba = self.bool_op(O::FOrdGreaterThan, &[aa, big])?;
+        let bb = self.bool_op(O::FOrdGreaterThan, &[ab, big])?;
+        let huge = self.bool_op(O::LogicalOr, &[ba, bb])?;
+        let hw = self.glsl(t, GL::Fma, &[a, b, c])?;
+        let r = self.select(t, sp, plain, r)?;
+        self.select(t, huge, hw, r)
     }
 
     /// C's `pow` on top of GLSL's (defined only for `x > 0`).
