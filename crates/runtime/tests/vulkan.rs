@@ -1225,3 +1225,351 @@ fn timings() {
     let got: Vec<f32> = download(&*d, &c, n);
     assert!(got.iter().all(|&x| x == 3.0));
 }
+
+// ---------------------------------------------------------------- more IR kernels
+
+fn launch_ir(d: &VulkanDevice, kernel: &Kernel, config: LaunchConfig, args: &KernelArgs) {
+    // SAFETY: every caller passes live arrays of the sizes in their slots.
+    unsafe { d.launch(kernel, &config, args.as_slice(), None) }.unwrap();
+}
+
+/// Warp sum with `shfl_down_sync` and an inclusive `shfl_up_sync` scan (32-lane
+/// warps: emulated on lavapipe's 8-lane subgroups).
+fn warp_kernels() -> Function {
+    use hypersonic_ir::*;
+    use simt_common::*;
+    let ti = a1(Scalar::I64);
+    let mut k = K::new("warp", vec![ti.clone(), ti.clone(), ti.clone()]);
+    let a = k.param(0, ti.clone());
+    let red = k.param(1, ti.clone());
+    let scan = k.param(2, ti);
+    let i = k.grid1();
+    let x0 = k.load(a, &[i]);
+    let v = k.local("v", Type::I64);
+    k.set(v, x0);
+    let off = k.local("off", I32);
+    let sixteen = k.i32c(16);
+    k.set(off, sixteen);
+    k.while_(
+        |k| {
+            let o = k.get(off);
+            let z = k.i32c(0);
+            k.cmp(CmpOp::Gt, o, z)
+        },
+        |k| {
+            let o = k.get(off);
+            let vv = k.get(v);
+            let y = k.shfl(Shuffle::Down, vv, o, 32);
+            let s = k.bin(BinaryOp::Add, vv, y);
+            k.set(v, s);
+            let two = k.i32c(2);
+            let h = k.bin(BinaryOp::FloorDiv, o, two);
+            k.set(off, h);
+        },
+    );
+    let lane = k.emit(Op::LaneId, I32);
+    let z = k.i32c(0);
+    let is0 = k.cmp(CmpOp::Eq, lane, z);
+    k.if_(is0, |k| {
+        let vv = k.get(v);
+        let s32 = k.i64c(32);
+        let wi = k.bin(BinaryOp::FloorDiv, i, s32);
+        k.store(red, &[wi], vv);
+    });
+    k.set(v, x0);
+    for dd in [1i64, 2, 4, 8, 16] {
+        let dv = k.i32c(dd);
+        let vv = k.get(v);
+        let y = k.shfl(Shuffle::Up, vv, dv, 32);
+        let ge = k.cmp(CmpOp::Ge, lane, dv);
+        k.if_(ge, |k| {
+            let s = k.bin(BinaryOp::Add, vv, y);
+            k.set(v, s);
+        });
+    }
+    let vv = k.get(v);
+    k.store(scan, &[i], vv);
+    k.finish()
+}
+
+#[test]
+fn ir_warp_shuffle_reduction_and_scan() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let kernel = Kernel::new(module(vec![warp_kernels()], vec![]));
+    let mut r = Rng(5);
+    let n = 512usize;
+    let a: Vec<i64> = (0..n).map(|_| r.below(1000) as i64 - 500).collect();
+    let da = upload(&*d, &a);
+    let (dr, ds) = (d.alloc(n / 32 * 8).unwrap(), d.alloc(n * 8).unwrap());
+    let mut args = KernelArgs::new();
+    array_args(&mut args, &da, n, 8);
+    array_args(&mut args, &dr, n / 32, 8);
+    array_args(&mut args, &ds, n, 8);
+    launch_ir(&d, &kernel, LaunchConfig::linear(4, 128), &args);
+    let red: Vec<i64> = download(&*d, &dr, n / 32);
+    let scan: Vec<i64> = download(&*d, &ds, n);
+    for w in 0..n / 32 {
+        let lanes = &a[w * 32..w * 32 + 32];
+        assert_eq!(red[w], lanes.iter().sum::<i64>(), "warp {w}");
+        let mut s = 0;
+        for l in 0..32 {
+            s += lanes[l];
+            assert_eq!(scan[w * 32 + l], s, "scan warp {w} lane {l}");
+        }
+    }
+}
+
+/// `sh = cuda.shared.array(0, float32)`; `out[i] = sh[reversed tid] + len(sh)`.
+fn reverse_dynamic() -> Function {
+    use hypersonic_ir::*;
+    use simt_common::*;
+    let t = a1(Scalar::F32);
+    let mut k = K::new("reverse", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let sh = k.shared(Scalar::F32, &[0], true);
+    let tid = k.tid();
+    let i = k.grid1();
+    let x = k.load(a, &[i]);
+    k.store(sh, &[tid], x);
+    k.barrier();
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let bd = k.cast(bd, Type::I64);
+    let one = k.i64c(1);
+    let j = k.bin(BinaryOp::Sub, bd, one);
+    let j = k.bin(BinaryOp::Sub, j, tid);
+    let len = k.dim(sh, 0);
+    let lenf = k.cast(len, F32);
+    let y = k.load(sh, &[j]);
+    let y = k.bin(BinaryOp::Add, y, lenf);
+    k.store(out, &[i], y);
+    k.finish()
+}
+
+#[test]
+fn ir_dynamic_shared_memory() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let kernel = Kernel::new(module(vec![reverse_dynamic()], vec![]));
+    for tpb in [64usize, 128] {
+        let n = tpb * 3;
+        let a: Vec<f32> = (0..n).map(|x| x as f32 * 0.5).collect();
+        let da = upload(&*d, &a);
+        let dout = d.alloc(n * 4).unwrap();
+        let mut args = KernelArgs::new();
+        array_args(&mut args, &da, n, 4);
+        array_args(&mut args, &dout, n, 4);
+        let config = LaunchConfig {
+            grid: [3, 1, 1],
+            block: [tpb as u32, 1, 1],
+            dynamic_shared_bytes: (tpb * 4) as u64,
+        };
+        launch_ir(&d, &kernel, config, &args);
+        let out: Vec<f32> = download(&*d, &dout, n);
+        for i in 0..n {
+            let (b, t) = (i / tpb, i % tpb);
+            assert_eq!(out[i], a[b * tpb + tpb - 1 - t] + tpb as f32, "at {i}");
+        }
+    }
+}
+
+/// `for i in range(cuda.grid(1), n, cuda.gridsize(1)): out[i] = 2 * a[i]`.
+fn grid_stride() -> Function {
+    use hypersonic_ir::*;
+    use simt_common::*;
+    let t = a1(Scalar::F64);
+    let mut k = K::new("grid_stride", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let start = k.grid1();
+    let gd = k.geom(Geometry::GridDim, Axis::X);
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let stride = k.bin(BinaryOp::Mul, gd, bd);
+    let stride = k.cast(stride, Type::I64);
+    let n = k.dim(a, 0);
+    let i = k.local("i", Type::I64);
+    k.set(i, start);
+    k.while_(
+        |k| {
+            let iv = k.get(i);
+            k.cmp(CmpOp::Lt, iv, n)
+        },
+        |k| {
+            let iv = k.get(i);
+            let x = k.load(a, &[iv]);
+            let two = k.f64c(2.0);
+            let y = k.bin(BinaryOp::Mul, x, two);
+            k.store(out, &[iv], y);
+            let nx = k.bin(BinaryOp::Add, iv, stride);
+            k.set(i, nx);
+        },
+    );
+    k.finish()
+}
+
+#[test]
+fn ir_grid_stride_loop_and_unsplittable_grids() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let kernel = Kernel::new(module(vec![grid_stride()], vec![]));
+    let mut r = Rng(23);
+    let n = 10_000usize;
+    let a: Vec<f64> = (0..n).map(|_| r.f64()).collect();
+    let da = upload(&*d, &a);
+    let dout = d.alloc(n * 8).unwrap();
+    let mut args = KernelArgs::new();
+    array_args(&mut args, &da, n, 8);
+    array_args(&mut args, &dout, n, 8);
+    launch_ir(&d, &kernel, LaunchConfig::linear(7, 96), &args);
+    let out: Vec<f64> = download(&*d, &dout, n);
+    for i in 0..n {
+        assert_eq!(out[i], a[i] * 2.0);
+    }
+    // The kernel reads the grid size: a grid larger than one dispatch
+    // cannot be split, and says so.
+    let max = d.features().max_workgroup_count[0];
+    if max < i32::MAX as u32 {
+        // SAFETY: refused before launching.
+        let e = unsafe {
+            d.launch(
+                &kernel,
+                &LaunchConfig::linear(max + 1, 1),
+                args.as_slice(),
+                None,
+            )
+        }
+        .unwrap_err();
+        assert!(matches!(e, RuntimeError::InvalidLaunch(_)), "{e}");
+        assert!(e.to_string().contains("reads the grid size"), "{e}");
+    }
+}
+
+#[test]
+fn ir_tiled_matmul_with_2d_blocks() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let kernel = Kernel::new(module(vec![simt_common::matmul_tiled()], vec![]));
+    let t = simt_common::TILE as u32;
+    for (m, kk, n, seed) in [
+        (70usize, 33usize, 50usize, 3u64),
+        (64, 64, 64, 4),
+        (5, 100, 3, 5),
+    ] {
+        let mut r = Rng(seed);
+        let a: Vec<f64> = (0..m * kk).map(|_| r.f64()).collect();
+        let b: Vec<f64> = (0..kk * n).map(|_| r.f64()).collect();
+        let (da, db) = (upload(&*d, &a), upload(&*d, &b));
+        let dc = d.alloc(m * n * 8).unwrap();
+        let mut args = KernelArgs::new();
+        args.contiguous_array(da.addr(), &[m as i64, kk as i64], 8);
+        args.contiguous_array(db.addr(), &[kk as i64, n as i64], 8);
+        args.contiguous_array(dc.addr(), &[m as i64, n as i64], 8);
+        let config = LaunchConfig {
+            grid: [(n as u32).div_ceil(t), (m as u32).div_ceil(t), 1],
+            block: [t, t, 1],
+            dynamic_shared_bytes: 0,
+        };
+        launch_ir(&d, &kernel, config, &args);
+        let c: Vec<f64> = download(&*d, &dc, m * n);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..kk).map(|p| a[i * kk + p] * b[p * n + j]).sum();
+                let got = c[i * n + j];
+                assert!(
+                    (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                    "{m}x{kk}x{n} at ({i}, {j}): {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+/// `cuda.atomic.add(out, data[i], w[i])` on `dtype` floats in global memory.
+fn float_atomics(dtype: hypersonic_ir::Scalar) -> Function {
+    use hypersonic_ir::*;
+    use simt_common::*;
+    let ti = a1(Scalar::I64);
+    let tf = a1(dtype);
+    let mut k = K::new("fhist", vec![ti.clone(), tf.clone(), tf.clone()]);
+    let data = k.param(0, ti);
+    let w = k.param(1, tf.clone());
+    let out = k.param(2, tf);
+    let i = k.grid1();
+    let n = k.dim(data, 0);
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    k.if_(inb, |k| {
+        let bin = k.load(data, &[i]);
+        let x = k.load(w, &[i]);
+        k.emit(
+            Op::Atomic {
+                op: AtomicOp::Add,
+                array: out,
+                indices: vec![bin],
+                value: x,
+            },
+            Type::Scalar(dtype),
+        );
+    });
+    k.finish()
+}
+
+#[test]
+fn ir_float_atomics() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let (nbins, n) = (13usize, 5000usize);
+    let mut r = Rng(31);
+    let data: Vec<i64> = (0..n).map(|_| r.below(nbins as u64) as i64).collect();
+    // Multiples of 1/8: exact in any order.
+    let w: Vec<f64> = (0..n).map(|_| r.below(64) as f64 / 8.0).collect();
+    let mut want = vec![0f64; nbins];
+    for i in 0..n {
+        want[data[i] as usize] += w[i];
+    }
+    let dd = upload(&*d, &data);
+    for dtype in [hypersonic_ir::Scalar::F32, hypersonic_ir::Scalar::F64] {
+        let kernel = Kernel::new(module(vec![float_atomics(dtype)], vec![]));
+        let size = if dtype == hypersonic_ir::Scalar::F32 {
+            4
+        } else {
+            8
+        };
+        let dw = if size == 4 {
+            upload(&*d, &w.iter().map(|&x| x as f32).collect::<Vec<_>>())
+        } else {
+            upload(&*d, &w)
+        };
+        let dout = d.alloc(nbins * size).unwrap();
+        d.memset(&dout, 0, nbins * size, 0, None).unwrap();
+        let mut args = KernelArgs::new();
+        array_args(&mut args, &dd, n, 8);
+        array_args(&mut args, &dw, n, size as i64);
+        array_args(&mut args, &dout, nbins, size as i64);
+        launch_ir(
+            &d,
+            &kernel,
+            LaunchConfig::linear((n as u32).div_ceil(128), 128),
+            &args,
+        );
+        let got: Vec<f64> = if size == 4 {
+            download::<f32>(&*d, &dout, nbins)
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        } else {
+            download(&*d, &dout, nbins)
+        };
+        assert_eq!(got, want, "{dtype:?}");
+    }
+}
