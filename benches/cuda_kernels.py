@@ -9,10 +9,13 @@
     ``nvidia-cuda-nvcc-cu12`` wheel when no CUDA toolkit is installed) -- target: <= 1/10;
   * registers and spills reported by ``ptxas -v`` (sm_80) for our PTX and Numba's.
 
-    .venv/bin/python benches/cuda_kernels.py [--reps N] [--only vector_add,scan]
+    .venv/bin/python benches/cuda_kernels.py [--reps N] [--only vector_add,scan] [--no-sim] [--no-ptx]
 
-Times include the copies to and from the device (memcpy on the CPU device). Prints
-tables; no assertions.
+Against njit the table shows the kernel work alone (each module's ``prepare``: inputs
+already on the device, outputs allocated once; launches and ``cuda.synchronize()``)
+-- the target column -- next to the njit version doing the same work in place on
+preallocated host arrays; and, for information, the end-to-end time of ``run``
+(copies to and from the device, allocation, launches). Prints tables; no assertions.
 """
 
 import argparse
@@ -121,30 +124,54 @@ def summarize_usage(usage):
 
 
 # -- the same algorithms with @njit(parallel=True) + prange ----------------------------------------
+#
+# Each entry of ``njit_versions()`` is, like a kernel module's ``prepare``, a function of the
+# inputs that allocates its outputs and scratch once and returns a zero-argument callable doing
+# the work alone (in place, on host arrays) with ``.result()`` for checking. So the "kernel" column
+# compares the kernels' work with the same work done by Numba's parallel CPU code. Where the
+# algorithms differ, the comment on each says how.
+
+def _prepared(run, result):
+    run.result = result
+    return run
+
 
 def njit_versions():
     import numba
     from numba import njit, prange
 
-    @njit(parallel=True)
-    def vector_add(a, b):
-        out = np.empty_like(a)
-        for i in prange(a.shape[0]):
-            out[i] = a[i] + b[i]
-        return out
+    threads = numba.get_num_threads()
 
     @njit(parallel=True)
-    def matmul(A, B):
+    def vector_add(a, b, out):
+        for i in prange(a.shape[0]):
+            out[i] = a[i] + b[i]
+
+    def prep_vector_add(a, b):
+        out = np.empty_like(a)
+        return _prepared(lambda: vector_add(a, b, out), lambda: out)
+
+    # The kernel (tiled, or naive) computes each C[i, j] as a dot product; the CPU's natural order
+    # is i-k-j (rows of C in parallel, the j loop vectorised): the same 2nk·m flops.
+    @njit(parallel=True)
+    def matmul(A, B, C):
         n, k = A.shape
         m = B.shape[1]
-        C = np.zeros((n, m), dtype=np.float32)
         for i in prange(n):
+            for j in range(m):
+                C[i, j] = 0.0
             for kk in range(k):
                 a = A[i, kk]
                 for j in range(m):
                     C[i, j] += a * B[kk, j]
-        return C
 
+    def prep_matmul(A, B):
+        C = np.empty((A.shape[0], B.shape[1]), dtype=np.float32)
+        return _prepared(lambda: matmul(A, B, C), lambda: C)
+
+    # The kernel sums in blocks of 256 (tree in shared memory), then sums the partial sums the
+    # same way; prange's reduction sums each thread's range, then the threads' sums: the same
+    # loads and adds, float32 values summed in float64.
     @njit(parallel=True)
     def reduction(a):
         s = 0.0
@@ -152,54 +179,93 @@ def njit_versions():
             s += a[i]
         return s
 
+    def prep_reduction(a):
+        box = [None]
+
+        def go():
+            box[0] = reduction(a)
+
+        return _prepared(go, lambda: box[0])
+
+    # The kernel privatises a histogram per block (atomics in shared memory), merged with one
+    # atomic per bin; here one private histogram per chunk (plain increments), merged serially.
     @njit(parallel=True)
-    def histogram(data):
-        chunks = numba.get_num_threads() * 4
-        per = np.zeros((chunks, 256), dtype=np.int32)
+    def histogram(data, per, out):
+        chunks = per.shape[0]
         size = (data.shape[0] + chunks - 1) // chunks
         for c in prange(chunks):
+            for b in range(per.shape[1]):
+                per[c, b] = 0
             for i in range(c * size, min(data.shape[0], (c + 1) * size)):
                 per[c, data[i]] += 1
-        out = np.zeros(256, dtype=np.int32)
+        for b in range(out.shape[0]):
+            out[b] = 0
         for c in range(chunks):
-            out += per[c]
-        return out
+            for b in range(out.shape[0]):
+                out[b] += per[c, b]
 
+    def prep_histogram(data):
+        per = np.zeros((threads * 4, 256), dtype=np.int32)
+        out = np.zeros(256, dtype=np.int32)
+        return _prepared(lambda: histogram(data, per, out), lambda: out)
+
+    # The kernels: a block scan (warp shuffles; reads a, writes out), a recursive scan of the
+    # blocks' totals, and a pass adding each block's offset (reads and writes out). Here: a scan
+    # of each chunk (reads a, writes out), a serial scan of the chunks' totals, and a pass adding
+    # the offsets (reads and writes out): the same memory traffic; the kernels add more (log2 32
+    # shuffle steps per element), which is inherent to the GPU algorithm.
     @njit(parallel=True)
-    def scan(a):
+    def scan(a, out, totals, offsets):
         n = a.shape[0]
-        chunks = numba.get_num_threads() * 4
+        chunks = totals.shape[0]
         size = (n + chunks - 1) // chunks
-        out = np.empty(n, dtype=np.int64)
-        totals = np.zeros(chunks, dtype=np.int64)
         for c in prange(chunks):
             s = 0
             for i in range(c * size, min(n, (c + 1) * size)):
                 s += a[i]
                 out[i] = s
             totals[c] = s
-        offsets = np.zeros(chunks, dtype=np.int64)
+        offsets[0] = 0
         for c in range(1, chunks):
             offsets[c] = offsets[c - 1] + totals[c - 1]
-        for c in prange(chunks):
+        for c in prange(1, chunks):
+            off = offsets[c]
             for i in range(c * size, min(n, (c + 1) * size)):
-                out[i] += offsets[c]
-        return out
+                out[i] += off
 
+    def prep_scan(a):
+        out = np.empty(a.shape[0], dtype=np.int64)
+        totals = np.zeros(threads * 4, dtype=np.int64)
+        offsets = np.zeros(threads * 4, dtype=np.int64)
+        return _prepared(lambda: scan(a, out, totals, offsets), lambda: out)
+
+    # As the kernel (and its prepare): the first sweep reads u, the next ones ping-pong between
+    # two buffers; the edges are copied on each sweep as the kernel does.
     @njit(parallel=True)
-    def stencil2d(u, steps):
+    def stencil2d(u, bufs, steps):
         alpha = np.float32(0.2)
-        u = u.copy()
-        tmp = u.copy()
         n, m = u.shape
-        for _ in range(steps):
-            for i in prange(1, n - 1):
-                for j in range(1, m - 1):
-                    tmp[i, j] = u[i, j] + alpha * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1]
-                                                   + u[i, j + 1] - 4.0 * u[i, j])
-            u, tmp = tmp, u
-        return u
+        for s in range(steps):
+            src = u if s == 0 else bufs[(s - 1) % 2]
+            dst = bufs[s % 2]
+            for i in prange(n):
+                if i == 0 or i == n - 1:
+                    for j in range(m):
+                        dst[i, j] = src[i, j]
+                else:
+                    dst[i, 0] = src[i, 0]
+                    for j in range(1, m - 1):
+                        dst[i, j] = src[i, j] + alpha * (src[i - 1, j] + src[i + 1, j] + src[i, j - 1]
+                                                         + src[i, j + 1] - 4.0 * src[i, j])
+                    dst[i, m - 1] = src[i, m - 1]
 
+    def prep_stencil2d(u, steps):
+        bufs = np.empty((2,) + u.shape, dtype=u.dtype)
+        last = u if steps == 0 else bufs[(steps - 1) % 2]
+        return _prepared(lambda: stencil2d(u, bufs, steps), lambda: last)
+
+    # Per thread, the same generator and test; the kernel also sums its block's counts in shared
+    # memory (a tree) and adds one atomic per block: here prange's reduction.
     @njit(parallel=True)
     def monte_carlo_pi(seed, samples, blocks):
         mask = 0xFFFFFFFF
@@ -229,40 +295,66 @@ def njit_versions():
             total += inside
         return total
 
+    def prep_monte_carlo_pi(seed, samples, blocks):
+        box = [None]
+
+        def go():
+            box[0] = int(monte_carlo_pi(seed, samples, blocks))
+
+        return _prepared(go, lambda: box[0])
+
+    # The kernel stages each chunk in (dynamic) shared memory and writes it back reversed; here
+    # straight from input to output (no staging copy).
     @njit(parallel=True)
-    def dynamic_shared(a, tpb):
-        out = np.empty_like(a)
+    def dynamic_shared(a, tpb, out):
         n = a.shape[0]
         for c in prange((n + tpb - 1) // tpb):
             start = c * tpb
             valid = min(tpb, n - start)
             for t in range(valid):
                 out[start + t] = a[start + valid - 1 - t]
-        return out
+
+    def prep_dynamic_shared(a, tpb):
+        out = np.empty_like(a)
+        return _prepared(lambda: dynamic_shared(a, tpb, out), lambda: out)
 
     @njit(parallel=True)
-    def device_functions(x, y):
-        out = np.empty_like(x)
+    def device_functions(x, y, out):
         for i in prange(x.shape[0]):
             r = math.sqrt(x[i] * x[i] + y[i] * y[i])
             theta = math.atan2(y[i], x[i])
             t = min(max((r - 0.25) / (2.0 - 0.25), 0.0), 1.0)
             out[i] = t * t * (3.0 - 2.0 * t) * math.cos(theta) + 1.0 / (1.0 + r * r)
-        return out
 
-    @njit(parallel=True)
-    def grid_stride(a, x, y):
+    def prep_device_functions(x, y):
         out = np.empty_like(x)
+        return _prepared(lambda: device_functions(x, y, out), lambda: out)
+
+    # The kernel's 512 threads each take every 512th element; prange gives each core a
+    # contiguous range: the same elements and arithmetic, a different order.
+    @njit(parallel=True)
+    def grid_stride(a, x, y, out):
         for i in prange(x.shape[0]):
             out[i] = a * x[i] + y[i]
-        return out
+
+    def prep_grid_stride(a, x, y):
+        out = np.empty_like(x)
+        return _prepared(lambda: grid_stride(a, x, y, out), lambda: out)
 
     return {
-        "vector_add": vector_add, "matmul": matmul, "reduction": reduction, "histogram": histogram,
-        "scan": scan, "stencil2d": stencil2d, "monte_carlo_pi": monte_carlo_pi,
-        "dynamic_shared": dynamic_shared, "device_functions": device_functions,
-        "grid_stride": grid_stride,
+        "vector_add": prep_vector_add, "matmul": prep_matmul, "reduction": prep_reduction,
+        "histogram": prep_histogram, "scan": prep_scan, "stencil2d": prep_stencil2d,
+        "monte_carlo_pi": prep_monte_carlo_pi, "dynamic_shared": prep_dynamic_shared,
+        "device_functions": prep_device_functions, "grid_stride": prep_grid_stride,
     }
+
+
+# Other kernels of a module, measured the same way (kernel only) against the same njit version.
+VARIANTS = {
+    "matmul": [("matmul (naive)", lambda mod, *inp: mod.prepare_kernel(mod.matmul_naive, *inp))],
+    "histogram": [("histogram (global)",
+                   lambda mod, *inp: mod.prepare_kernel(mod.histogram_global, *inp))],
+}
 
 
 # -- workers (subprocesses) ---------------------------------------------------------------------
@@ -355,6 +447,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--worker", default="")
     ap.add_argument("--no-sim", action="store_true", help="skip the (slow) simulator runs")
+    ap.add_argument("--no-ptx", action="store_true", help="skip compile_ptx and ptxas")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n] or MODULES
 
@@ -378,12 +471,14 @@ def main():
         sim, sim_error = run_worker("sim", names, {"NUMBA_ENABLE_CUDASIM": "1",
                                                    "HYPERSONIC_TEST_AGAINST": "numba"})
     # 2. numba-cuda compile_ptx (subprocess with NVVM from the wheel).
-    print("running numba-cuda's compile_ptx ...", flush=True)
-    home = nvvm_home()
-    env = {"HYPERSONIC_TEST_AGAINST": "numba", "NUMBA_ENABLE_CUDASIM": "0"}
-    if home and not os.environ.get("CUDA_HOME"):
-        env["CUDA_HOME"] = home
-    numba_ptx, numba_ptx_error = run_worker("numba-ptx", names, env)
+    numba_ptx, numba_ptx_error = None, "skipped (--no-ptx)"
+    if not args.no_ptx:
+        print("running numba-cuda's compile_ptx ...", flush=True)
+        home = nvvm_home()
+        env = {"HYPERSONIC_TEST_AGAINST": "numba", "NUMBA_ENABLE_CUDASIM": "0"}
+        if home and not os.environ.get("CUDA_HOME"):
+            env["CUDA_HOME"] = home
+        numba_ptx, numba_ptx_error = run_worker("numba-ptx", names, env)
 
     nj = njit_versions()
     rows, ptx_rows = [], []
@@ -391,8 +486,10 @@ def main():
         mod = load(name)
         row = {"kernel": name}
         print(f"  {name} ...", flush=True)
+        variant_rows = []
         try:
-            # CPU fallback vs the simulator, at SIM_SIZE
+            # CPU fallback vs the simulator, at SIM_SIZE, both through ``run`` (copies included;
+            # they are nothing next to the simulator's time)
             small = mod.make_inputs(mod.SIM_SIZE, np.random.default_rng(7))
             mod.run(*small)
             t_small = best_time(lambda: mod.run(*small), args.reps)
@@ -401,21 +498,44 @@ def main():
             s = (sim or {}).get(name)
             row["sim"] = seconds(s["time"]) if s else "-"
             row["vs_sim"] = ratio(s["time"], t_small, "{:,.0f}x") if s else (sim_error or "-")
-            # CPU fallback vs @njit(parallel=True), at BENCH_SIZE
+            # CPU fallback vs @njit(parallel=True), at BENCH_SIZE: the kernel work alone
+            # (``prepare``: data already on the device) against the same work in place on host
+            # arrays; and, for information, ``run`` (copies in, allocation, launch, copy back).
             big = mod.make_inputs(mod.BENCH_SIZE, np.random.default_rng(8))
-            got = mod.run(*big)
-            ok = mod.check(got, mod.reference(*big))
-            t_hs = best_time(lambda: mod.run(*big), args.reps)
-            f = nj[name]
-            nj_got = f(*big)
-            nj_ok = mod.check(nj_got if name != "monte_carlo_pi" else int(nj_got), mod.reference(*big))
-            t_nj = best_time(lambda: f(*big), args.reps)
-            row.update(size=mod.BENCH_SIZE, hs=seconds(t_hs), njit=seconds(t_nj),
-                       hs_vs_njit=ratio(t_hs, t_nj, "{:.2f}x"),
+            want = mod.reference(*big)
+            nj_run = nj[name](*big)
+            nj_run()
+            nj_ok = mod.check(nj_run.result(), want)
+            t_nj = best_time(nj_run, args.reps)
+            go = mod.prepare(*big)
+            go()
+            ok = mod.check(go.result(), want)
+            t_kernel = best_time(go, args.reps)
+            ok = ok and mod.check(go.result(), want)  # and still right after repeated calls
+            ok = ok and mod.check(mod.run(*big), want)
+            t_e2e = best_time(lambda: mod.run(*big), args.reps)
+            row.update(size=mod.BENCH_SIZE, hs_kernel=seconds(t_kernel), njit=seconds(t_nj),
+                       hs_vs_njit=ratio(t_kernel, t_nj, "{:.2f}x"), hs_e2e=seconds(t_e2e),
+                       e2e_vs_njit=ratio(t_e2e, t_nj, "{:.2f}x"),
                        check="ok" if ok and nj_ok else f"WRONG (hs {ok}, njit {nj_ok})")
+            for label, prep in VARIANTS.get(name, []):
+                vrow = {"kernel": label, "size": mod.BENCH_SIZE, "njit": seconds(t_nj)}
+                try:
+                    vgo = prep(mod, *big)
+                    vgo()
+                    vok = mod.check(vgo.result(), want)
+                    t_v = best_time(vgo, args.reps)
+                    vrow.update(hs_kernel=seconds(t_v), hs_vs_njit=ratio(t_v, t_nj, "{:.2f}x"),
+                                check="ok" if vok else "WRONG")
+                except Exception as e:  # noqa: BLE001
+                    vrow["check"] = f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:60] if str(e) else ''}"
+                variant_rows.append(vrow)
         except Exception as e:  # noqa: BLE001
-            row["check"] = f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:60] if str(e) else ''}"
+            row["check"] = f"FAILED: {type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}"
         rows.append(row)
+        rows.extend(variant_rows)
+        if args.no_ptx:
+            continue
 
         devfns = getattr(mod, "DEVICE_FUNCTIONS", set())
         for fname, (func, sig) in mod.SIGNATURES.items():
@@ -443,12 +563,19 @@ def main():
             ptx_rows.append(prow)
 
     print()
-    print("Kernels: Hypersonic's CPU fallback vs Numba's CUDA simulator (target >= 1000x) and vs "
-          "@njit(parallel=True) (target hs/njit <= 1.5)\n")
+    print("Kernels: Hypersonic's CPU fallback vs Numba's CUDA simulator (target >= 1000x; both "
+          "through run(), copies included)")
+    print("and vs the same algorithm with @njit(parallel=True) (target: kernel / njit <= 1.5). "
+          "'kernel' is the launches alone on")
+    print("data already on the device (prepare()); 'end-to-end' is run(): copies in, allocation, "
+          "launches, copy back (for information).\n")
     table([("kernel", "kernel"), ("sim_size", "sim size"), ("hs_small", "hypersonic cpu"),
            ("sim", "numba simulator"), ("vs_sim", "speed-up"), ("size", "size"),
-           ("hs", "hypersonic cpu"), ("njit", "njit parallel"), ("hs_vs_njit", "hs / njit"),
+           ("hs_kernel", "hs kernel"), ("njit", "njit parallel"), ("hs_vs_njit", "kernel / njit"),
+           ("hs_e2e", "hs end-to-end"), ("e2e_vs_njit", "end-to-end / njit"),
            ("check", "check")], rows)
+    if args.no_ptx:
+        return
     print(f"compile_ptx (cc {PTX_CC[0]}.{PTX_CC[1]}; target ours/numba <= 0.1) and ptxas -v "
           f"(sm_{PTX_CC[0]}{PTX_CC[1]}; target: registers and spills no more than Numba's)\n")
     if numba_ptx is None:

@@ -9,6 +9,12 @@ which is how the test suite checks itself against Numba's CUDA simulator), and:
 - ``make_inputs(size, rng)``: a tuple of host NumPy inputs (random, never zeros);
 - ``run(*inputs)``: copies the inputs to the current device, launches, returns
   the result on the host;
+- ``prepare(*inputs)``: copies the inputs to the device and allocates every
+  device array once, and returns a zero-argument callable that only launches the
+  kernel(s) on them and waits (``cuda.synchronize()``): the kernel work alone,
+  for timing. Calling it again repeats the same work on the same data; its
+  ``result()`` copies the result of the last call to the host (what ``run``
+  returns);
 - ``reference(*inputs)``: the same result computed with NumPy;
 - ``check(got, want)``: whether they agree;
 - ``TEST_SIZES``, ``DEMO_SIZE``, ``BENCH_SIZE`` and ``SIM_SIZE`` (small: for
@@ -85,6 +91,18 @@ def load(name: str, backend: str | None = None):
     finally:
         _forced = None
     return mod
+
+
+def launcher(cuda, launch, result):
+    """The callable ``prepare`` returns: ``launch()`` then ``cuda.synchronize()``;
+    its ``.result()`` is ``result()``."""
+
+    def go():
+        launch()
+        cuda.synchronize()
+
+    go.result = result
+    return go
 
 
 def blocks_for(n: int, tpb: int) -> int:

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for
+from kernels.gpu import backend, blocks_for, launcher
 
 cuda, njit = backend()
 
@@ -62,6 +62,17 @@ def run(x, y):
     d_out = cuda.device_array_like(x)
     shade[blocks_for(x.shape[0], TPB), TPB](cuda.to_device(x), cuda.to_device(y), d_out)
     return d_out.copy_to_host()
+
+
+def prepare(x, y):
+    d_x, d_y = cuda.to_device(x), cuda.to_device(y)
+    d_out = cuda.device_array_like(x)
+    blocks = blocks_for(x.shape[0], TPB)
+
+    def launch():
+        shade[blocks, TPB](d_x, d_y, d_out)
+
+    return launcher(cuda, launch, d_out.copy_to_host)
 
 
 def reference(x, y):

@@ -4,7 +4,7 @@ input, and writes it back reversed (the last, partial chunk too)."""
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for, compiler
+from kernels.gpu import backend, blocks_for, compiler, launcher
 
 cuda, njit = backend()
 float32 = compiler().float32
@@ -43,6 +43,18 @@ def run(a, tpb=TPB):
     nbytes = tpb * np.dtype(np.float32).itemsize
     reverse_chunks[blocks_for(a.shape[0], tpb), tpb, 0, nbytes](d_a, d_out)
     return d_out.copy_to_host()
+
+
+def prepare(a, tpb=TPB):
+    d_a = cuda.to_device(a)
+    d_out = cuda.device_array_like(a)
+    nbytes = tpb * np.dtype(np.float32).itemsize
+    blocks = blocks_for(a.shape[0], tpb)
+
+    def launch():
+        reverse_chunks[blocks, tpb, 0, nbytes](d_a, d_out)
+
+    return launcher(cuda, launch, d_out.copy_to_host)
 
 
 def reference(a, tpb=TPB):

@@ -3,7 +3,7 @@ each thread taking every ``cuda.gridsize(1)``-th element."""
 
 import numpy as np
 
-from kernels.gpu import backend
+from kernels.gpu import backend, launcher
 
 cuda, njit = backend()
 
@@ -35,6 +35,16 @@ def run(a, x, y, blocks=BLOCKS, tpb=TPB):
     d_out = cuda.device_array_like(x)
     saxpy[blocks, tpb](a, cuda.to_device(x), cuda.to_device(y), d_out)
     return d_out.copy_to_host()
+
+
+def prepare(a, x, y, blocks=BLOCKS, tpb=TPB):
+    d_x, d_y = cuda.to_device(x), cuda.to_device(y)
+    d_out = cuda.device_array_like(x)
+
+    def launch():
+        saxpy[blocks, tpb](a, d_x, d_y, d_out)
+
+    return launcher(cuda, launch, d_out.copy_to_host)
 
 
 def reference(a, x, y):

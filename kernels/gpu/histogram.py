@@ -3,7 +3,7 @@ privatised per block in shared memory (then merged with one atomic per bin)."""
 
 import numpy as np
 
-from kernels.gpu import backend
+from kernels.gpu import backend, launcher
 
 cuda, njit = backend()
 
@@ -65,6 +65,25 @@ def run_kernel(kernel, data):
 def run(data):
     """The shared-memory kernel (the other is ``run_kernel(histogram_global, data)``)."""
     return run_kernel(histogram_shared, data)
+
+
+def prepare_kernel(kernel, data):
+    """A call clears the histogram (a 1 KiB copy) and launches."""
+    d_data = cuda.to_device(data)
+    zeros = np.zeros(NBINS, dtype=np.int32)
+    d_hist = cuda.to_device(zeros)
+    grid = grid_for(data.shape[0])
+
+    def launch():
+        d_hist.copy_to_device(zeros)
+        kernel[grid, TPB](d_data, d_hist)
+
+    return launcher(cuda, launch, d_hist.copy_to_host)
+
+
+def prepare(data):
+    """The shared-memory kernel, as ``run``."""
+    return prepare_kernel(histogram_shared, data)
 
 
 def reference(data):

@@ -3,7 +3,7 @@ and a tiled one staging TPB x TPB tiles of A and B in shared memory."""
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for
+from kernels.gpu import backend, blocks_for, launcher
 
 cuda, njit = backend()
 
@@ -68,6 +68,22 @@ def run_kernel(kernel, A, B):
     grid = (blocks_for(A.shape[0], TPB), blocks_for(B.shape[1], TPB))
     kernel[grid, (TPB, TPB)](d_A, d_B, d_C)
     return d_C.copy_to_host()
+
+
+def prepare_kernel(kernel, A, B):
+    d_A, d_B = cuda.to_device(A), cuda.to_device(B)
+    d_C = cuda.device_array((A.shape[0], B.shape[1]), dtype=np.float32)
+    grid = (blocks_for(A.shape[0], TPB), blocks_for(B.shape[1], TPB))
+
+    def launch():
+        kernel[grid, (TPB, TPB)](d_A, d_B, d_C)
+
+    return launcher(cuda, launch, d_C.copy_to_host)
+
+
+def prepare(A, B):
+    """The tiled kernel, as ``run``."""
+    return prepare_kernel(matmul_tiled, A, B)
 
 
 def run(A, B):

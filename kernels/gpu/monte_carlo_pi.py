@@ -6,7 +6,7 @@ one atomic per block adds to the total."""
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for
+from kernels.gpu import backend, blocks_for, launcher
 
 cuda, njit = backend()
 
@@ -80,6 +80,18 @@ def run(seed, samples, blocks):
     d_hits = cuda.to_device(np.zeros(1, dtype=np.int64))
     monte_carlo_pi[blocks, TPB](seed, samples, d_hits)
     return int(d_hits.copy_to_host()[0])
+
+
+def prepare(seed, samples, blocks):
+    """A call clears the counter (an 8-byte copy) and launches."""
+    zero = np.zeros(1, dtype=np.int64)
+    d_hits = cuda.to_device(zero)
+
+    def launch():
+        d_hits.copy_to_device(zero)
+        monte_carlo_pi[blocks, TPB](seed, samples, d_hits)
+
+    return launcher(cuda, launch, lambda: int(d_hits.copy_to_host()[0]))
 
 
 def _xorshift32(s):

@@ -4,7 +4,7 @@ launches repeat on the partial sums until one value is left."""
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for
+from kernels.gpu import backend, blocks_for, launcher
 
 cuda, njit = backend()
 
@@ -54,6 +54,25 @@ def run(a):
         d = partial
         if blocks == 1:
             return d.copy_to_host()[0]
+
+
+def prepare(a):
+    """Every level's partial sums allocated once; a call runs all the levels."""
+    d_a = cuda.to_device(a)
+    levels, d = [], d_a
+    while True:
+        blocks = blocks_for(d.shape[0], TPB)
+        partial = cuda.device_array(blocks, dtype=np.float64)
+        levels.append((blocks, d, partial))
+        d = partial
+        if blocks == 1:
+            break
+
+    def launch():
+        for blocks, src, dst in levels:
+            block_sum[blocks, TPB](src, dst)
+
+    return launcher(cuda, launch, lambda: d.copy_to_host()[0])
 
 
 def reference(a):

@@ -5,7 +5,7 @@ totals are scanned recursively and added back by a second kernel."""
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for
+from kernels.gpu import backend, blocks_for, launcher
 
 cuda, njit = backend()
 
@@ -92,6 +92,30 @@ def _scan_device(d_a):
         d_scanned = _scan_device(d_totals)
         add_block_offsets[blocks, TPB](d_out, d_scanned)
     return d_out
+
+
+def prepare(a):
+    """The launches of ``_scan_device`` with every array allocated once."""
+    plan = []  # (kernel, blocks, args) in launch order
+
+    def build(d_a):
+        n = d_a.shape[0]
+        blocks = blocks_for(n, TPB)
+        d_out = cuda.device_array(n, dtype=np.int64)
+        d_totals = cuda.device_array(blocks, dtype=np.int64)
+        plan.append((block_scan, blocks, (d_a, d_out, d_totals)))
+        if blocks > 1:
+            d_scanned = build(d_totals)
+            plan.append((add_block_offsets, blocks, (d_out, d_scanned)))
+        return d_out
+
+    d_out = build(cuda.to_device(a))
+
+    def launch():
+        for kernel, blocks, args in plan:
+            kernel[blocks, TPB](*args)
+
+    return launcher(cuda, launch, d_out.copy_to_host)
 
 
 def run(a):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kernels.gpu import backend, blocks_for
+from kernels.gpu import backend, blocks_for, launcher
 
 cuda, njit = backend()
 
@@ -35,6 +35,17 @@ def run(a, b):
     d_out = cuda.device_array_like(a)
     vector_add[blocks_for(a.shape[0], TPB), TPB](d_a, d_b, d_out)
     return d_out.copy_to_host()
+
+
+def prepare(a, b):
+    d_a, d_b = cuda.to_device(a), cuda.to_device(b)
+    d_out = cuda.device_array_like(a)
+    blocks = blocks_for(a.shape[0], TPB)
+
+    def launch():
+        vector_add[blocks, TPB](d_a, d_b, d_out)
+
+    return launcher(cuda, launch, d_out.copy_to_host)
 
 
 def reference(a, b):
