@@ -1573,3 +1573,57 @@ fn ir_float_atomics() {
         assert_eq!(got, want, "{dtype:?}");
     }
 }
+
+/// The IR float64 vector add over 1M elements on lavapipe and on the CPU
+/// device (printed; run with `--nocapture`).
+#[test]
+fn ir_vector_add_timing_against_the_cpu_device() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let n = 1 << 20;
+    let kernel = Kernel::new(simt_common_vadd());
+    let a: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let cpu = cpu_device();
+    let devices: Vec<Arc<dyn Device>> = vec![d.clone(), cpu];
+    for dev in devices {
+        if dev.prepare(&kernel).is_err() {
+            continue; // no CPU SIMT lowering in this build
+        }
+        let (da, db) = (upload(&*dev, &a), upload(&*dev, &a));
+        let dc = dev.alloc(n * 8).unwrap();
+        let mut args = KernelArgs::new();
+        array_args(&mut args, &da, n, 8);
+        array_args(&mut args, &db, n, 8);
+        array_args(&mut args, &dc, n, 8);
+        let run = || {
+            // SAFETY: three live arrays of n float64.
+            unsafe {
+                dev.launch(
+                    &kernel,
+                    &LaunchConfig::linear(n as u32 / 256, 256),
+                    args.as_slice(),
+                    None,
+                )
+            }
+            .unwrap();
+            dev.synchronize().unwrap();
+        };
+        run();
+        let reps = 10;
+        let t = Instant::now();
+        for _ in 0..reps {
+            run();
+        }
+        let s = t.elapsed().as_secs_f64() / reps as f64;
+        eprintln!(
+            "IR float64 vector add, 1M elements, on {} ({}): {:.2} ms",
+            dev.id(),
+            dev.info().name,
+            s * 1e3
+        );
+        let c: Vec<f64> = download(&*dev, &dc, n);
+        assert!(c.iter().enumerate().all(|(i, &x)| x == 2.0 * i as f64));
+    }
+}
