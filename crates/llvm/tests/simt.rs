@@ -1025,6 +1025,19 @@ fn block_sum_kernel() -> (Function, Function) {
 #[test]
 fn device_function_with_thread_index_shared_array_and_barriers() {
     let (kf, gf) = block_sum_kernel();
+    // Inlined, the kernel verifies and its barriers are still block-wide.
+    let m = Module {
+        functions: vec![kf.clone(), block_sum_fn(), gf.clone()],
+        entry: FuncId(0),
+        exceptions: vec![],
+    };
+    let kops = hypersonic_ir::passes::inline::uses_kernel_operations(&m);
+    assert_eq!(kops, vec![true, true, true]);
+    let inlined =
+        hypersonic_ir::passes::inline::inline_into_entry(&m, |g, _| kops[g.0 as usize]).unwrap();
+    assert_eq!(inlined.functions.len(), 1);
+    hypersonic_ir::verify::verify_module(&inlined).unwrap();
+    hypersonic_ir::passes::uniformity::check_module_barriers(&inlined).unwrap();
     let km = compile(vec![kf, block_sum_fn(), gf], vec![]);
     assert_eq!(km.static_shared_bytes(), 2 * 64 * 8);
     let mut r = Rng(43);
