@@ -9,6 +9,11 @@
 //! [`BlockContext`](hypersonic_ir::abi::BlockContext). Warp functions run over
 //! 32-lane groups. Atomics are the CPU's atomic instructions.
 //!
+//! Device functions that use kernel operations (themselves or through their
+//! callees) are inlined into the kernel first
+//! (`hypersonic_ir::passes::inline`); other device functions stay calls, run
+//! per thread inside the thread loops.
+//!
 //! [`plan`] decides what runs at block level and what per thread (barrier
 //! fission), [`emit`] generates the block function, reusing the host code
 //! generator (`FnGen`) for every operation; the kernel operations that depend
