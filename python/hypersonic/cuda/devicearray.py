@@ -12,7 +12,8 @@ from .. import types as hstypes
 
 
 def _layout_of(shape, strides, itemsize) -> str:
-    probe = np.lib.stride_tricks.as_strided(np.empty(1, dtype=np.uint8), shape, strides)
+    # A stand-in with the real item size: NumPy judges contiguity from it.
+    probe = np.lib.stride_tricks.as_strided(np.empty(1, dtype=f"V{itemsize}"), shape, strides)
     if probe.flags.c_contiguous:
         return "C"
     if probe.flags.f_contiguous:

@@ -154,3 +154,30 @@ def test_fortran_order_device_array(device):
     out2 = np.zeros(30)
     sum_rows[1, 32](cuda.to_device(fortran), out2)
     np.testing.assert_allclose(out2, base.sum(axis=1), rtol=1e-12)
+
+
+def test_contiguous_device_arrays_fit_contiguous_signatures(device):
+    # A C-contiguous device array is a `float32[::1]` (and a transposed one a
+    # Fortran-ordered 2-D array), as in Numba: eager contiguous signatures accept them.
+    @cuda.jit("void(float32[::1], float32[::1])")
+    def twice(a, out):
+        i = cuda.grid(1)
+        if i < a.shape[0]:
+            out[i] = 2 * a[i]
+
+    a = random_array(300, np.float32, seed=11)
+    d_out = cuda.device_array_like(a)
+    twice[blocks_for(300, 128), 128](cuda.to_device(a), d_out)
+    np.testing.assert_array_equal(d_out.copy_to_host(), 2 * a)
+
+    @cuda.jit("void(float64[::1, :], float64[::1, :])")
+    def copy_f(a, out):
+        i, j = cuda.grid(2)
+        if i < a.shape[0] and j < a.shape[1]:
+            out[i, j] = a[i, j]
+
+    m = random_array((5, 7), np.float64, seed=12)
+    d_m = cuda.to_device(m).T
+    d_o = cuda.device_array((7, 5), np.float64, order="F")
+    copy_f[(1, 1), (8, 8)](d_m, d_o)
+    np.testing.assert_array_equal(d_o.copy_to_host(), m.T)
