@@ -47,6 +47,9 @@
 //! next synchronisation — `synchronize`, `stream_synchronize`,
 //! `event_synchronize`, `copy_dtoh` — which returns
 //! [`RuntimeError::KernelRaised`] for the first that raised.
+//!
+//! **Debugging**: `HYPERSONIC_SPIRV_DUMP=<dir>` writes each kernel's module, as
+//! the driver gets it, to `<dir>/<entry>.spv` (read it with `spirv-dis`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::{c_char, CStr, CString};
@@ -1667,6 +1670,14 @@ impl VulkanDevice {
             target: self.label(),
             message,
         };
+        if let Some(dir) = std::env::var_os("HYPERSONIC_SPIRV_DUMP") {
+            // Debugging aid: the module as the driver gets it (`spirv-dis` reads it).
+            let bytes: Vec<u8> = spirv.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let _ = std::fs::write(
+                std::path::Path::new(&dir).join(format!("{}.spv", spirv.entry_name)),
+                bytes,
+            );
+        }
         let conv = Conventions::of(&spirv);
         let push_bytes = conv.push_bytes;
         if let Some(missing) = conv

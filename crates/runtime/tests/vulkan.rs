@@ -1379,6 +1379,68 @@ fn ir_dynamic_shared_memory() {
 }
 
 /// `for i in range(cuda.grid(1), n, cuda.gridsize(1)): out[i] = 2 * a[i]`.
+/// `t = int64(threadIdx.x)`; `if t < 4: out[t] = 1`; `if t < 8: out[8 + t] =
+/// int64(vals[t])`, `out[16 + t] = int64(vals[t]) < -2`: signed comparisons of
+/// sign-extended values with constants (which Mesa 22's lavapipe folded to
+/// false when the extension was an `OpSConvert`), and negative values extended.
+fn sign_extension() -> Function {
+    use hypersonic_ir::*;
+    use simt_common::*;
+    let (o, v) = (a1(Scalar::I64), a1(Scalar::I32));
+    let mut k = K::new("sign_extension", vec![o.clone(), v.clone()]);
+    let out = k.param(0, o);
+    let vals = k.param(1, v);
+    let t = k.tid();
+    let four = k.i64c(4);
+    let c = k.cmp(CmpOp::Lt, t, four);
+    k.if_(c, |k| {
+        let one = k.i64c(1);
+        k.store(out, &[t], one);
+    });
+    let eight = k.i64c(8);
+    let c = k.cmp(CmpOp::Lt, t, eight);
+    k.if_(c, |k| {
+        let x = k.load(vals, &[t]);
+        let x = k.cast(x, Type::I64);
+        let eight = k.i64c(8);
+        let at = k.bin(BinaryOp::Add, t, eight);
+        k.store(out, &[at], x);
+        let m2 = k.i64c(-2);
+        let neg = k.cmp(CmpOp::Lt, x, m2);
+        let flag = k.cast(neg, Type::I64);
+        let sixteen = k.i64c(16);
+        let at = k.bin(BinaryOp::Add, t, sixteen);
+        k.store(out, &[at], flag);
+    });
+    k.finish()
+}
+
+#[test]
+fn ir_signed_comparisons_of_extended_values_with_constants() {
+    let (d, _guard) = device!();
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    let kernel = Kernel::new(module(vec![sign_extension()], vec![]));
+    let vals: Vec<i32> = vec![-5, 3, i32::MIN, -1, 0, i32::MAX, -2, -3];
+    let dv = upload(&*d, &vals);
+    let dout = upload(&*d, &[0i64; 24]);
+    let mut args = KernelArgs::new();
+    array_args(&mut args, &dout, 24, 8);
+    array_args(&mut args, &dv, 8, 4);
+    launch_ir(&d, &kernel, LaunchConfig::linear(1, 16), &args);
+    let out: Vec<i64> = download(&*d, &dout, 24);
+    let mut want = vec![0i64; 24];
+    for t in 0..8 {
+        if t < 4 {
+            want[t] = 1;
+        }
+        want[8 + t] = vals[t] as i64;
+        want[16 + t] = (i64::from(vals[t]) < -2) as i64;
+    }
+    assert_eq!(out, want);
+}
+
 fn grid_stride() -> Function {
     use hypersonic_ir::*;
     use simt_common::*;

@@ -527,7 +527,14 @@ impl Gen<'_> {
                 } else if tb < fb || !from.is_signed_int() {
                     self.op(O::UConvert, tt, &[x])
                 } else {
-                    self.op(O::SConvert, tt, &[x])
+                    // Sign extension as `(zext(x) ^ m) - m` with `m = 1 << (fb - 1)`,
+                    // not `OpSConvert`: Mesa 22's NIR (lavapipe on Debian 12) folds a
+                    // signed comparison of `OpSConvert(x)` with a constant
+                    // (`int64(threadIdx.x) < 4`) to false.
+                    let z = self.op(O::UConvert, tt, &[x])?;
+                    let m = self.c_int(tb, 1i64 << (fb - 1));
+                    let flipped = self.op(O::BitwiseXor, tt, &[z, m])?;
+                    self.op(O::ISub, tt, &[flipped, m])
                 }
             }
         }
