@@ -3,19 +3,19 @@
 //! the shared math library (in ulps against the host libm), warps emulated on
 //! 8-lane subgroups, atomics, local/const/dynamic arrays.
 
-
 #![allow(dead_code, clippy::needless_range_loop)]
-use std::sync::Arc;
 use hypersonic_ir::builder::FunctionBuilder;
 use hypersonic_ir::*;
 use hypersonic_runtime::*;
+use std::sync::Arc;
 
 fn vk() -> Option<Arc<VulkanDevice>> {
     let devs = vulkan_devices();
     devs.iter().find(|d| d.unusable_reason().is_none()).cloned()
 }
 fn bytes_of<T: Copy>(v: &[T]) -> Vec<u8> {
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }.to_vec()
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+        .to_vec()
 }
 fn upload<T: Copy>(d: &dyn Device, v: &[T]) -> DeviceBuffer {
     let b = d.alloc(std::mem::size_of_val(v).max(8)).unwrap();
@@ -24,7 +24,9 @@ fn upload<T: Copy>(d: &dyn Device, v: &[T]) -> DeviceBuffer {
 }
 fn download<T: Copy + Default>(d: &dyn Device, b: &DeviceBuffer, n: usize) -> Vec<T> {
     let mut out = vec![T::default(); n];
-    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), n * std::mem::size_of::<T>()) };
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), n * std::mem::size_of::<T>())
+    };
     d.copy_dtoh(bytes, b, 0, None).unwrap();
     out
 }
@@ -176,18 +178,22 @@ impl K {
     }
 }
 
-
-
 fn warp_reduce() -> Module {
     let mut k = K::new("warp_sum", vec![arr(Scalar::F64, 1), arr(Scalar::F64, 1)]);
     let (a, out) = (k.param(0), k.param(1));
     let i = k.global_id();
     let x = k.load(a, &[i]);
     let vl = k.b.add_local("v", Type::F64);
-    k.b.push(Stmt::Store { local: vl, value: x });
+    k.b.push(Stmt::Store {
+        local: vl,
+        value: x,
+    });
     let ol = k.b.add_local("off", I32);
     let sixteen = k.i32(16);
-    k.b.push(Stmt::Store { local: ol, value: sixteen });
+    k.b.push(Stmt::Store {
+        local: ol,
+        value: sixteen,
+    });
     k.loop_(|k| {
         let off = k.e(Op::LoadLocal(ol), I32);
         let z = k.i32(0);
@@ -196,12 +202,27 @@ fn warp_reduce() -> Module {
         let v = k.e(Op::LoadLocal(vl), Type::F64);
         let mask = k.int(Scalar::U32, 0xffff_ffff);
         let w = k.i32(32);
-        let o = k.e(Op::WarpShuffle { kind: Shuffle::Down, mask, value: v, lane: off, width: w }, Type::F64);
+        let o = k.e(
+            Op::WarpShuffle {
+                kind: Shuffle::Down,
+                mask,
+                value: v,
+                lane: off,
+                width: w,
+            },
+            Type::F64,
+        );
         let s = k.bin(BinaryOp::Add, v, o);
-        k.b.push(Stmt::Store { local: vl, value: s });
+        k.b.push(Stmt::Store {
+            local: vl,
+            value: s,
+        });
         let two = k.i32(2);
         let h = k.bin(BinaryOp::FloorDiv, off, two);
-        k.b.push(Stmt::Store { local: ol, value: h });
+        k.b.push(Stmt::Store {
+            local: ol,
+            value: h,
+        });
     });
     // Also: ballot of (lane % 3 == 0) and xor-shuffle of the lane id.
     let lane = k.e(Op::LaneId, I32);
@@ -226,14 +247,39 @@ fn votes_kernel() -> Module {
     let z = k.i32(0);
     let p = k.cmp(CmpOp::Eq, r, z);
     let mask = k.int(Scalar::U32, 0xffff_ffff);
-    let ballot = k.e(Op::WarpVote { kind: Vote::Ballot, mask, pred: p }, U32);
+    let ballot = k.e(
+        Op::WarpVote {
+            kind: Vote::Ballot,
+            mask,
+            pred: p,
+        },
+        U32,
+    );
     k.store(out, &[i], ballot);
     let lane = k.e(Op::LaneId, I32);
     let five = k.i32(5);
     let w = k.i32(32);
-    let xs = k.e(Op::WarpShuffle { kind: Shuffle::Xor, mask, value: lane, lane: five, width: w }, I32);
+    let xs = k.e(
+        Op::WarpShuffle {
+            kind: Shuffle::Xor,
+            mask,
+            value: lane,
+            lane: five,
+            width: w,
+        },
+        I32,
+    );
     let w8 = k.i32(8);
-    let up = k.e(Op::WarpShuffle { kind: Shuffle::Up, mask, value: lane, lane: three, width: w8 }, I32);
+    let up = k.e(
+        Op::WarpShuffle {
+            kind: Shuffle::Up,
+            mask,
+            value: lane,
+            lane: three,
+            width: w8,
+        },
+        I32,
+    );
     let hundred = k.i32(100);
     let up100 = k.bin(BinaryOp::Mul, up, hundred);
     let s = k.bin(BinaryOp::Add, xs, up100);
@@ -280,7 +326,9 @@ fn exec_warps_and_votes() {
         let lanes = if warp == 0 { 32 } else { 16 };
         let mut want = 0u32;
         for l in 0..lanes {
-            if (warp * 32 + l) % 3 == 0 { want |= 1 << l; }
+            if (warp * 32 + l) % 3 == 0 {
+                want |= 1 << l;
+            }
         }
         assert_eq!(out[g], want, "ballot of thread {g}");
         let lane = (t % 32) as i32;
@@ -289,7 +337,11 @@ fn exec_warps_and_votes() {
         let seg = lane & !7;
         let up = if lane - 3 >= seg { lane - 3 } else { lane };
         let count = (0..48).filter(|t| t % 3 == 0).count() as i32;
-        assert_eq!(xs[g], x + 100 * up + 10000 * count, "shuffles of thread {g}");
+        assert_eq!(
+            xs[g],
+            x + 100 * up + 10000 * count,
+            "shuffles of thread {g}"
+        );
     }
 }
 
@@ -297,7 +349,15 @@ fn exec_warps_and_votes() {
 fn exec_integer_semantics() {
     let Some(d) = vk() else { return };
     // out[i, 0..4] = a // b, a % b, a ** 3 (wrapping), a >> (b & 70)
-    let mut k = K::new("ints", vec![arr(Scalar::I64, 1), arr(Scalar::I64, 1), Type::array(Scalar::I64, 2, Layout::C), arr(Scalar::I32, 1)]);
+    let mut k = K::new(
+        "ints",
+        vec![
+            arr(Scalar::I64, 1),
+            arr(Scalar::I64, 1),
+            Type::array(Scalar::I64, 2, Layout::C),
+            arr(Scalar::I32, 1),
+        ],
+    );
     let (a, b, out, sat) = (k.param(0), k.param(1), k.param(2), k.param(3));
     let i = k.global_id();
     let n = k.e(Op::ArrayDim(a, 0), Type::I64);
@@ -323,13 +383,30 @@ fn exec_integer_semantics() {
         k.store(sat, &[i], c);
     });
     let kernel = Kernel::new(k.finish());
-    let mut av: Vec<i64> = vec![7, -7, 7, -7, i64::MIN, i64::MIN, 0, 5, 1 << 62, -(1 << 62), 123456789012345, -3];
+    let mut av: Vec<i64> = vec![
+        7,
+        -7,
+        7,
+        -7,
+        i64::MIN,
+        i64::MIN,
+        0,
+        5,
+        1 << 62,
+        -(1 << 62),
+        123456789012345,
+        -3,
+    ];
     let mut bv: Vec<i64> = vec![2, 2, -2, -2, -1, 1, 3, 0, 3, -5, 1000, 0];
     let mut r = 12345u64;
     for _ in 0..200 {
-        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        r = r
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         av.push((r >> 1) as i64 - (1 << 62));
-        r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        r = r
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         bv.push(((r >> 33) % 2001) as i64 - 1000);
     }
     let n = av.len();
@@ -341,21 +418,47 @@ fn exec_integer_semantics() {
     args.contiguous_array(db.addr(), &[n as i64], 8);
     args.contiguous_array(dout.addr(), &[n as i64, 4], 8);
     args.contiguous_array(dsat.addr(), &[n as i64], 4);
-    unsafe { d.launch(&kernel, &LaunchConfig::linear((n as u32).div_ceil(64), 64), args.as_slice(), None) }.unwrap();
+    unsafe {
+        d.launch(
+            &kernel,
+            &LaunchConfig::linear((n as u32).div_ceil(64), 64),
+            args.as_slice(),
+            None,
+        )
+    }
+    .unwrap();
     let out: Vec<i64> = download(&*d, &dout, 4 * n);
     let sat: Vec<i32> = download(&*d, &dsat, n);
     for i in 0..n {
         let (x, y) = (av[i], bv[i]);
-        let (q, m) = if y == 0 { (0, 0) } else if y == -1 { (x.wrapping_neg(), 0) } else {
+        let (q, m) = if y == 0 {
+            (0, 0)
+        } else if y == -1 {
+            (x.wrapping_neg(), 0)
+        } else {
             let (q, m) = (x / y, x % y);
-            if m != 0 && ((m < 0) != (y < 0)) { (q - 1, m + y) } else { (q, m) }
+            if m != 0 && ((m < 0) != (y < 0)) {
+                (q - 1, m + y)
+            } else {
+                (q, m)
+            }
         };
         let p = x.wrapping_mul(x).wrapping_mul(x);
         let sh = y & 70;
-        let s = if (0..64).contains(&sh) { x >> sh } else if x < 0 { -1 } else { 0 };
+        let s = if (0..64).contains(&sh) {
+            x >> sh
+        } else if x < 0 {
+            -1
+        } else {
+            0
+        };
         assert_eq!(&out[4 * i..4 * i + 4], &[q, m, p, s], "x={x} y={y}");
         let f = x as f64 * 1e-9;
-        let want = if f.is_nan() { 0 } else { f.clamp(i32::MIN as f64, i32::MAX as f64) as i32 };
+        let want = if f.is_nan() {
+            0
+        } else {
+            f.clamp(i32::MIN as f64, i32::MAX as f64) as i32
+        };
         assert_eq!(sat[i], want, "saturating cast of {f}");
     }
 }
@@ -364,10 +467,18 @@ fn exec_integer_semantics() {
 fn exec_math_f64_and_f32() {
     let Some(d) = vk() else { return };
     let fns: &[(MathFn, fn(f64) -> f64)] = &[
-        (MathFn::Sin, f64::sin), (MathFn::Cos, f64::cos), (MathFn::Tan, f64::tan),
-        (MathFn::Exp, f64::exp), (MathFn::Log, f64::ln), (MathFn::Expm1, f64::exp_m1),
-        (MathFn::Log1p, f64::ln_1p), (MathFn::Atan, f64::atan), (MathFn::Sqrt, f64::sqrt),
-        (MathFn::Cbrt, f64::cbrt), (MathFn::Tanh, f64::tanh), (MathFn::Asinh, f64::asinh),
+        (MathFn::Sin, f64::sin),
+        (MathFn::Cos, f64::cos),
+        (MathFn::Tan, f64::tan),
+        (MathFn::Exp, f64::exp),
+        (MathFn::Log, f64::ln),
+        (MathFn::Expm1, f64::exp_m1),
+        (MathFn::Log1p, f64::ln_1p),
+        (MathFn::Atan, f64::atan),
+        (MathFn::Sqrt, f64::sqrt),
+        (MathFn::Cbrt, f64::cbrt),
+        (MathFn::Tanh, f64::tanh),
+        (MathFn::Asinh, f64::asinh),
     ];
     for s in [Scalar::F64, Scalar::F32] {
         let mut k = K::new("math", vec![arr(s, 1), Type::array(s, 2, Layout::C)]);
@@ -396,23 +507,48 @@ fn exec_math_f64_and_f32() {
         let mut args = KernelArgs::new();
         args.contiguous_array(da.addr(), &[n as i64], s.size() as i64);
         args.contiguous_array(dout.addr(), &[n as i64, nf as i64], s.size() as i64);
-        unsafe { d.launch(&kernel, &LaunchConfig::linear((n as u32).div_ceil(64), 64), args.as_slice(), None) }.unwrap();
-        let got: Vec<f64> = if s == Scalar::F64 { download(&*d, &dout, n * nf) } else {
-            download::<f32>(&*d, &dout, n * nf).into_iter().map(|x| x as f64).collect()
+        unsafe {
+            d.launch(
+                &kernel,
+                &LaunchConfig::linear((n as u32).div_ceil(64), 64),
+                args.as_slice(),
+                None,
+            )
+        }
+        .unwrap();
+        let got: Vec<f64> = if s == Scalar::F64 {
+            download(&*d, &dout, n * nf)
+        } else {
+            download::<f32>(&*d, &dout, n * nf)
+                .into_iter()
+                .map(|x| x as f64)
+                .collect()
         };
         for (j, (f, reff)) in fns.iter().enumerate() {
             let mut worst = 0f64;
             for i in 0..n {
-                let x = if s == Scalar::F64 { xs[i] } else { xs[i] as f32 as f64 };
+                let x = if s == Scalar::F64 {
+                    xs[i]
+                } else {
+                    xs[i] as f32 as f64
+                };
                 let want = reff(x);
                 let g = got[i * nf + j];
-                let ulp = if s == Scalar::F64 { (want.abs() * f64::EPSILON).max(f64::MIN_POSITIVE) } else { ((want as f32).abs() as f64 * f32::EPSILON as f64).max(1e-38) };
+                let ulp = if s == Scalar::F64 {
+                    (want.abs() * f64::EPSILON).max(f64::MIN_POSITIVE)
+                } else {
+                    ((want as f32).abs() as f64 * f32::EPSILON as f64).max(1e-38)
+                };
                 let e = ((g - want) / ulp).abs();
-                if e > worst { eprintln!("  {f:?}({x:e}) = {g:e}, want {want:e}: {e:.1}"); }
+                if e > worst {
+                    eprintln!("  {f:?}({x:e}) = {g:e}, want {want:e}: {e:.1}");
+                }
                 worst = worst.max(e);
             }
             eprintln!("{s} {f:?}: worst {worst:.1} ulp");
-            if s == Scalar::F64 { assert!(worst <= 4.0, "{f:?} {worst} ulp"); }
+            if s == Scalar::F64 {
+                assert!(worst <= 4.0, "{f:?} {worst} ulp");
+            }
         }
     }
 }
@@ -421,24 +557,86 @@ fn exec_math_f64_and_f32() {
 fn exec_atomics_and_arrays() {
     let Some(d) = vk() else { return };
     // float32 histogram through CAS (global + shared), u32 inc, local/const/dynamic arrays.
-    let mut k = K::new("atoms", vec![arr(Scalar::I64, 1), arr(Scalar::F32, 1), arr(Scalar::U32, 1), arr(Scalar::F64, 1)]);
+    let mut k = K::new(
+        "atoms",
+        vec![
+            arr(Scalar::I64, 1),
+            arr(Scalar::F32, 1),
+            arr(Scalar::U32, 1),
+            arr(Scalar::F64, 1),
+        ],
+    );
     let (data, bins, ctr, out) = (k.param(0), k.param(1), k.param(2), k.param(3));
     let i = k.global_id();
     let x = k.load(data, &[i]);
     let sixteen = k.i64(16);
     let bin = k.bin(BinaryOp::Mod, x, sixteen);
     let half = k.float(Scalar::F32, 0.5);
-    k.e(Op::Atomic { op: AtomicOp::Add, array: bins, indices: vec![bin], value: half }, F32);
+    k.e(
+        Op::Atomic {
+            op: AtomicOp::Add,
+            array: bins,
+            indices: vec![bin],
+            value: half,
+        },
+        F32,
+    );
     let z = k.i64(0);
     let lim = k.int(Scalar::U32, 9);
-    k.e(Op::Atomic { op: AtomicOp::Inc, array: ctr, indices: vec![z], value: lim }, U32);
-    let sh_t = Type::Array { dtype: Scalar::F64, ndim: 1, layout: Layout::C, space: Space::Shared };
-    let dynsh = k.e(Op::SharedArray { dtype: Scalar::F64, shape: vec![0], dynamic: true }, sh_t);
+    k.e(
+        Op::Atomic {
+            op: AtomicOp::Inc,
+            array: ctr,
+            indices: vec![z],
+            value: lim,
+        },
+        U32,
+    );
+    let sh_t = Type::Array {
+        dtype: Scalar::F64,
+        ndim: 1,
+        layout: Layout::C,
+        space: Space::Shared,
+    };
+    let dynsh = k.e(
+        Op::SharedArray {
+            dtype: Scalar::F64,
+            shape: vec![0],
+            dynamic: true,
+        },
+        sh_t,
+    );
     let t32 = k.geo(Geometry::ThreadIdx);
     let t = k.cast(t32, Scalar::I64);
-    let data_c: Vec<u8> = [1.5f64, -2.0, 3.25, 4.0].iter().flat_map(|x| x.to_le_bytes()).collect();
-    let ct = k.e(Op::ConstArray { dtype: Scalar::F64, shape: vec![4], data: data_c }, Type::Array { dtype: Scalar::F64, ndim: 1, layout: Layout::C, space: Space::Constant });
-    let loc = k.e(Op::LocalArray { dtype: Scalar::F64, shape: vec![4] }, Type::Array { dtype: Scalar::F64, ndim: 1, layout: Layout::C, space: Space::Local });
+    let data_c: Vec<u8> = [1.5f64, -2.0, 3.25, 4.0]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let ct = k.e(
+        Op::ConstArray {
+            dtype: Scalar::F64,
+            shape: vec![4],
+            data: data_c,
+        },
+        Type::Array {
+            dtype: Scalar::F64,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Constant,
+        },
+    );
+    let loc = k.e(
+        Op::LocalArray {
+            dtype: Scalar::F64,
+            shape: vec![4],
+        },
+        Type::Array {
+            dtype: Scalar::F64,
+            ndim: 1,
+            layout: Layout::C,
+            space: Space::Local,
+        },
+    );
     let four = k.i64(4);
     k.range(z, four, |k, j| {
         let c = k.load(ct, &[j]);
@@ -449,7 +647,9 @@ fn exec_atomics_and_arrays() {
     let three = k.i64(3);
     let v = k.load(loc, &[three]);
     k.store(dynsh, &[t], v);
-    k.b.push(Stmt::Barrier { loc: Loc::default() });
+    k.b.push(Stmt::Barrier {
+        loc: Loc::default(),
+    });
     let bd = k.geo(Geometry::BlockDim);
     let bd = k.cast(bd, Scalar::I64);
     let one = k.i64(1);
@@ -472,7 +672,11 @@ fn exec_atomics_and_arrays() {
     args.contiguous_array(db.addr(), &[16], 4);
     args.contiguous_array(dc.addr(), &[1], 4);
     args.contiguous_array(dout.addr(), &[n as i64], 8);
-    let cfg = LaunchConfig { grid: [4, 1, 1], block: [64, 1, 1], dynamic_shared_bytes: 64 * 8 };
+    let cfg = LaunchConfig {
+        grid: [4, 1, 1],
+        block: [64, 1, 1],
+        dynamic_shared_bytes: 64 * 8,
+    };
     unsafe { d.launch(&kernel, &cfg, args.as_slice(), None) }.unwrap();
     let bins: Vec<f32> = download(&*d, &db, 16);
     for b in 0..16 {
@@ -501,7 +705,11 @@ fn exec_fma_is_fused() {
     let r = k.e(Op::Math(MathFn::Fma, vec![x, y, c]), Type::F64);
     k.store(a, &[z], r);
     let kernel = Kernel::new(k.finish());
-    let v = [1.0 + 2f64.powi(-30), 1.0 + 2f64.powi(-30), -(1.0 + 2f64.powi(-29))];
+    let v = [
+        1.0 + 2f64.powi(-30),
+        1.0 + 2f64.powi(-30),
+        -(1.0 + 2f64.powi(-29)),
+    ];
     let da = upload(&*d, &v);
     let mut args = KernelArgs::new();
     args.contiguous_array(da.addr(), &[3], 8);
@@ -523,7 +731,16 @@ fn exec_early_return_then_emulated_shuffle() {
     let mask = k.int(Scalar::U32, 0xffff_ffff);
     let one = k.i32(1);
     let w = k.i32(32);
-    let r = k.e(Op::WarpShuffle { kind: Shuffle::Xor, mask, value: x, lane: one, width: w }, F32);
+    let r = k.e(
+        Op::WarpShuffle {
+            kind: Shuffle::Xor,
+            mask,
+            value: x,
+            lane: one,
+            width: w,
+        },
+        F32,
+    );
     k.store(a, &[i], r);
     let kernel = Kernel::new(k.finish());
     let n = 100usize;
