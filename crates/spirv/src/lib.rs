@@ -33,6 +33,11 @@
 //! - Array data pointers are device addresses; an element is at
 //!   `data + Σ index * stride` (byte strides from the ABI slots), read through a
 //!   `PhysicalStorageBuffer` pointer with `Aligned` = the element (component) size.
+//! - Float arithmetic results (`OpFAdd`, `OpFSub`, `OpFMul`, `OpFDiv`, ...) are
+//!   decorated `NoContraction`, so that no driver fuses `a * b + c` into one
+//!   rounding; with [`SpirvOptions::fastmath`] a kernel's own `+ - * /` may be
+//!   contracted, but the software math library's arithmetic never is (its
+//!   error-free transformations need each operation rounded).
 //! - Device functions are inlined into the kernel (SPIR-V for Vulkan has no
 //!   recursion either, and pointers into workgroup memory cannot be passed around).
 //!
@@ -84,6 +89,7 @@ pub struct SpirvOptions {
     pub atomic_float64_add: bool,
     /// Bytes of push constants available (`maxPushConstantsSize`).
     pub max_push_constant_bytes: u32,
+    /// Numba's `fastmath=True`: the kernel's own float `+ - * /` may be contracted.
     pub fastmath: bool,
 }
 

@@ -101,6 +101,51 @@ fn f32_needing_f64(f: &Function, b: &Block) -> Option<MathFn> {
     None
 }
 
+/// The source position the statements of the software math library carry once
+/// inlined, so that the generator keeps their float arithmetic uncontracted
+/// (`NoContraction`) even under fastmath: their error-free transformations
+/// (TwoSum, Dekker products, Cody–Waite reductions) need each operation rounded.
+pub(crate) const MATHLIB_LOC: Loc = Loc {
+    line: u32::MAX,
+    col: u32::MAX,
+};
+
+/// Gives every `let` of the math library's functions [`MATHLIB_LOC`].
+fn mark_math_library(m: &mut Module) {
+    fn mark(b: &mut Block) {
+        for s in &mut b.stmts {
+            match s {
+                Stmt::Let { loc, .. } => *loc = MATHLIB_LOC,
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    mark(then_block);
+                    mark(else_block);
+                }
+                Stmt::Loop { body } => mark(body),
+                _ => {}
+            }
+        }
+    }
+    let names: Vec<String> = [Scalar::F32, Scalar::F64]
+        .iter()
+        .flat_map(|&s| {
+            mathlib::F64_FUNCTIONS
+                .iter()
+                .chain(mathlib::F32_FUNCTIONS)
+                .chain(mathlib::F32_ONLY_FUNCTIONS)
+                .map(move |&f| mathlib::function_name(f, s))
+        })
+        .collect();
+    for f in &mut m.functions {
+        if names.contains(&f.name) {
+            mark(&mut f.body);
+        }
+    }
+}
+
 /// Whether the generator emits `f` on `s` itself (GLSL.std.450 or a few
 /// instructions); the rest needs the software math library.
 pub(crate) fn native_math(f: MathFn, s: Scalar) -> bool {
@@ -125,6 +170,7 @@ pub(crate) fn prepare(module: &Module, opts: &SpirvOptions) -> R<Function> {
     }
     // Math the target lacks comes from the shared software math library.
     lower_software_math(&mut m, opts)?;
+    mark_math_library(&mut m);
     for f in &m.functions {
         if let Some((mf, s, loc)) = first_software_math(f, &f.body) {
             let at = if loc.line > 0 {

@@ -1379,3 +1379,99 @@ fn tuples_strided_arrays_and_control_flow() {
     });
     compile_all(&k.finish());
 }
+
+/// The `spirv-dis --raw-id` text of a module.
+fn disassemble(m: &SpirvModule) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "hypersonic-spirv-dis-{}-{n}.spv",
+        std::process::id()
+    ));
+    let bytes: Vec<u8> = m.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    std::fs::write(&path, bytes).expect("write the SPIR-V to a temporary file");
+    let out = Command::new("spirv-dis")
+        .arg("--raw-id")
+        .arg(&path)
+        .output()
+        .expect("spirv-dis (SPIRV-Tools) disassembles the module");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "spirv-dis failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The result ids of the float arithmetic instructions of a disassembly, and
+/// the ids decorated `NoContraction`.
+fn float_arithmetic_and_no_contraction(
+    dis: &str,
+) -> (Vec<String>, std::collections::HashSet<String>) {
+    let mut arith = vec![];
+    let mut decorated = std::collections::HashSet::new();
+    for line in dis.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["OpDecorate", id, "NoContraction"] => {
+                decorated.insert(id.to_string());
+            }
+            [id, "=", op, ..]
+                if ["OpFAdd", "OpFSub", "OpFMul", "OpFDiv", "OpFNegate"].contains(op) =>
+            {
+                arith.push(id.to_string())
+            }
+            _ => {}
+        }
+    }
+    (arith, decorated)
+}
+
+/// `out[i] = a[i] * b[i] + c[i]` plus `exp(a[i])` (the software math library on
+/// float64) on `s`.
+fn mul_add_exp(s: Scalar) -> Module {
+    let mut k = K::new(
+        &format!("mul_add_exp_{s}"),
+        vec![arr(s, 1), arr(s, 1), arr(s, 1), arr(s, 1)],
+    );
+    let (a, b, c, out) = (k.param(0), k.param(1), k.param(2), k.param(3));
+    let i = k.global_id();
+    let n = k.e(Op::ArrayDim(out, 0), Type::I64);
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    k.if_(inb, |k| {
+        let (x, y, z) = (k.load(a, &[i]), k.load(b, &[i]), k.load(c, &[i]));
+        let p = k.bin(BinaryOp::Mul, x, y);
+        let r = k.bin(BinaryOp::Add, p, z);
+        let e = k.e(Op::Math(MathFn::Exp, vec![x]), Type::Scalar(s));
+        let r = k.bin(BinaryOp::Add, r, e);
+        k.store(out, &[i], r);
+    });
+    k.finish()
+}
+
+#[test]
+fn float_arithmetic_is_not_contracted_unless_fastmath() {
+    for s in [Scalar::F32, Scalar::F64] {
+        // Without fastmath: every float operation is rounded on its own.
+        let m = compile_ok(&mul_add_exp(s), &SpirvOptions::default());
+        let (arith, decorated) = float_arithmetic_and_no_contraction(&disassemble(&m));
+        assert!(arith.len() >= 3, "{s}: {arith:?}");
+        for id in &arith {
+            assert!(decorated.contains(id), "{s}: {id} lacks NoContraction");
+        }
+        // Under fastmath the kernel's own `a * b + c` may be fused; the math
+        // library's arithmetic (float64 `exp`, inlined) may not.
+        let fast = SpirvOptions {
+            fastmath: true,
+            ..SpirvOptions::default()
+        };
+        let m = compile_ok(&mul_add_exp(s), &fast);
+        let (arith, decorated) = float_arithmetic_and_no_contraction(&disassemble(&m));
+        let free = arith.iter().filter(|id| !decorated.contains(*id)).count();
+        assert_eq!(free, 3, "{s}: the kernel's two adds and one multiply");
+        if s == Scalar::F64 {
+            assert!(
+                arith.len() > 10 && decorated.len() >= arith.len() - 3,
+                "{s}: the math library's exp keeps NoContraction ({} of {})",
+                decorated.len(),
+                arith.len()
+            );
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use hypersonic_ir::{BinaryOp, BitFn, CmpOp, MathFn, Scalar, UnaryOp, ValueId};
 use rspirv::dr::{InsertPoint, Instruction, Operand};
-use rspirv::spirv::{Decoration, GlslStd450Op as GL, Op as O, Word};
+use rspirv::spirv::{GlslStd450Op as GL, Op as O, Word};
 
 use super::{internal, unsupported, Gen, R};
 
@@ -761,9 +761,10 @@ impl Gen<'_> {
     /// An arithmetic instruction the driver must not fuse with another
     /// (`NoContraction`): the error-free transformations depend on it.
     fn exact(&mut self, o: O, t: Word, args: &[Word]) -> R<Word> {
-        let r = self.op(o, t, args)?;
-        self.b.decorate(r, Decoration::NoContraction, []);
-        Ok(r)
+        let c = std::mem::replace(&mut self.contract, false);
+        let r = self.op(o, t, args);
+        self.contract = c;
+        r
     }
 
     /// `a * b + c` rounded once. Vulkan lets GLSL.std.450's `Fma` be a multiply

@@ -20,7 +20,8 @@ mod warp;
 use std::collections::{BTreeSet, HashMap};
 
 use hypersonic_ir::{
-    abi, Block, Const, Exception, Function, Layout, Op, Scalar, Space, Stmt, Type, ValueId,
+    abi, BinaryOp, Block, Const, Exception, Function, Layout, Op, Scalar, Space, Stmt, Type,
+    UnaryOp, ValueId,
 };
 use rspirv::dr::{Builder, InsertPoint, Instruction, Operand};
 use rspirv::spirv::{
@@ -119,6 +120,10 @@ pub(crate) struct Gen<'a> {
     pub uses_f64: bool,
     pub uses_subgroups: bool,
     exceptions: &'a [Exception],
+    /// Whether the float arithmetic being emitted may be contracted (fused into
+    /// an `fma` by the driver): only a user statement's own arithmetic under
+    /// fastmath; everything else gets `NoContraction`.
+    pub contract: bool,
 }
 
 pub(crate) fn generate(
@@ -168,6 +173,7 @@ pub(crate) fn generate(
         uses_f64: false,
         uses_subgroups: false,
         exceptions,
+        contract: false,
     };
     g.cap(Capability::Shader);
     g.cap(Capability::PhysicalStorageBufferAddresses);
@@ -378,6 +384,12 @@ impl<'a> Gen<'a> {
                 Instruction::new(o, Some(ty), Some(id), operands),
             )
             .map_err(internal)?;
+        if !self.contract && is_float_arithmetic(o) {
+            // Vulkan lets a driver fuse `a * b + c` into one rounding unless told
+            // not to; Python's semantics (and the math library's exact steps)
+            // round each operation.
+            self.b.decorate(id, Decoration::NoContraction, []);
+        }
         Ok(id)
     }
 
@@ -766,10 +778,20 @@ impl<'a> Gen<'a> {
 
     fn stmt(&mut self, s: &Stmt) -> R<()> {
         match s {
-            Stmt::Let { value, op, .. } => {
+            Stmt::Let { value, op, loc } => {
                 let rt = self.f.value_type(*value);
-                let v = self.value_op(*value, op, rt)?;
-                self.vals[value.0 as usize] = Some(v);
+                self.contract = self.opts.fastmath
+                    && *loc != crate::prepare::MATHLIB_LOC
+                    && matches!(
+                        op,
+                        Op::Binary(
+                            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div,
+                            ..
+                        ) | Op::Unary(UnaryOp::Neg, _)
+                    );
+                let v = self.value_op(*value, op, rt);
+                self.contract = false;
+                self.vals[value.0 as usize] = Some(v?);
             }
             Stmt::Store { local, value } => {
                 let vars = self
@@ -1120,6 +1142,23 @@ impl<'a> Gen<'a> {
             Base::Unknown => Err(internal(format!("no allocation for v{}", a.0))),
         }
     }
+}
+
+/// The float arithmetic instructions `NoContraction` applies to.
+fn is_float_arithmetic(o: spirv::Op) -> bool {
+    use spirv::Op as O;
+    matches!(
+        o,
+        O::FAdd
+            | O::FSub
+            | O::FMul
+            | O::FDiv
+            | O::FRem
+            | O::FMod
+            | O::FNegate
+            | O::VectorTimesScalar
+            | O::Dot
+    )
 }
 
 fn short(name: &str) -> &str {
