@@ -12,15 +12,18 @@
 //!   by one more `u64`, the device address of the kernel's `u32` status word
 //!   (`k + 1` when a thread raised `Module::exceptions[k]`), when
 //!   [`SpirvModule::slots_in_push_constants`]; otherwise push constant 0 is
-//!   the device address of a buffer holding those same `param_slots + 1` slots.
+//!   the device address of a buffer holding those same `param_slots + 1` slots;
+//! - a kernel that reads `gridDim` gets the launch's grid as three `u32`s
+//!   (x, y, z) at [`SpirvModule::grid_offset`] of the push constants.
 //!
 //! One compute pipeline per (kernel, block shape, dynamic shared bytes), kept
 //! per kernel and device, created through one `VkPipelineCache` per device.
 //! A grid larger than `maxComputeWorkGroupCount` is split into several
 //! `vkCmdDispatchBase` calls: `WorkgroupId` (and `GlobalInvocationId`) include
-//! the base in Vulkan, so `blockIdx` stays right; `NumWorkgroups` would not be
-//! the whole grid, so a kernel whose SPIR-V reads it cannot be split (a clear
-//! launch error).
+//! the base in Vulkan, so `blockIdx` stays right, and `gridDim` comes from the
+//! push constants. `NumWorkgroups` would not be the whole grid, so a
+//! hand-written module that reads it (`Kernel::with_spirv`; `hypersonic_spirv`
+//! never emits it) cannot be split (a clear launch error).
 //!
 //! **Memory** comes from a pool: blocks of device memory (64 MiB, or one per
 //! large buffer) each bound to one buffer with `SHADER_DEVICE_ADDRESS`,
@@ -1614,6 +1617,8 @@ struct Conventions {
     required_features: Vec<String>,
     /// The subgroup size the module's warp functions assume, if any.
     subgroup_size: Option<u32>,
+    /// Where the grid size goes in the push constants, if the module reads it.
+    grid_offset: Option<u32>,
 }
 
 impl Conventions {
@@ -1623,6 +1628,7 @@ impl Conventions {
             shared_per_thread: m.shared_bytes_per_thread,
             required_features: m.required_features.clone(),
             subgroup_size: m.subgroup_size,
+            grid_offset: m.grid_offset,
         }
     }
 }
@@ -2121,7 +2127,20 @@ impl Device for VulkanDevice {
             keep.push(Box::new(buf));
             vec![addr, status]
         };
-        let push: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut push: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        if let Some(off) = loaded.conv.grid_offset {
+            // `gridDim`: the whole grid, whatever the dispatches it is split into.
+            if (off as usize) < push.len() {
+                return Err(RuntimeError::InvalidLaunch(format!(
+                    "kernel `{}` puts the grid size at byte {off} of its push constants, \
+                     inside its {} bytes of slots",
+                    kernel.name(),
+                    push.len()
+                )));
+            }
+            push.resize(off as usize, 0);
+            push.extend(config.grid.iter().flat_map(|g| g.to_le_bytes()));
+        }
         if push.len() as u32 > loaded.conv.push_bytes {
             return Err(RuntimeError::InvalidLaunch(format!(
                 "kernel `{}` declares {} bytes of push constants, but its slots take {}",

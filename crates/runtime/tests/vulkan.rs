@@ -543,6 +543,26 @@ fn grid_larger_than_a_dispatch_is_split() {
     }
     // One thread per block: more blocks than one dispatch may have.
     run_vadd_f32(&d, &vadd_f32_kernel(true), max + 1234, 1, 42);
+    // A hand-written module that reads `NumWorkgroups` (the vector add with its
+    // `GlobalInvocationId` decoration turned into that) cannot be split.
+    let mut words = vadd_f32_spirv(true);
+    let mut i = 5;
+    while i < words.len() {
+        let (count, op) = ((words[i] >> 16) as usize, words[i] & 0xffff);
+        if op == 71 && count == 4 && words[i + 2] == 11 && words[i + 3] == 28 {
+            words[i + 3] = 24;
+        }
+        i += count;
+    }
+    let k = Kernel::from_images("nwg", 4, vec![], None, None)
+        .with_spirv(SpirvModule::new(words, "vadd", 4));
+    let b = d.alloc(16).unwrap();
+    let args = [b.addr(), b.addr(), b.addr(), 0];
+    // SAFETY: refused before launching.
+    let e =
+        unsafe { d.launch(&k, &LaunchConfig::linear(max as u32 + 1, 1), &args, None) }.unwrap_err();
+    assert!(matches!(e, RuntimeError::InvalidLaunch(_)), "{e}");
+    assert!(e.to_string().contains("reads the grid size"), "{e}");
 }
 
 #[test]
@@ -1466,6 +1486,9 @@ fn grid_stride() -> Function {
             let x = k.load(a, &[iv]);
             let two = k.f64c(2.0);
             let y = k.bin(BinaryOp::Mul, x, two);
+            // Accumulated, so that an element visited twice (or never) shows.
+            let o = k.load(out, &[iv]);
+            let y = k.bin(BinaryOp::Add, o, y);
             k.store(out, &[iv], y);
             let nx = k.bin(BinaryOp::Add, iv, stride);
             k.set(i, nx);
@@ -1474,42 +1497,41 @@ fn grid_stride() -> Function {
     k.finish()
 }
 
+/// `for i in range(cuda.grid(1), n, cuda.gridsize(1)): out[i] += 2 * a[i]`,
+/// also over a grid larger than one dispatch (lavapipe: 65535 blocks along x),
+/// which the runtime splits: `gridDim` comes from the push constants, so each
+/// element is visited exactly once.
 #[test]
-fn ir_grid_stride_loop_and_unsplittable_grids() {
+fn ir_grid_stride_loop_over_split_grids() {
     let (d, _guard) = device!();
     if !spirv_backend_ready(&d) {
         return;
     }
     let kernel = Kernel::new(module(vec![grid_stride()], vec![]));
+    let max = d.features().max_workgroup_count[0];
     let mut r = Rng(23);
-    let n = 10_000usize;
+    let n = 200_000usize;
     let a: Vec<f64> = (0..n).map(|_| r.f64()).collect();
     let da = upload(&*d, &a);
-    let dout = d.alloc(n * 8).unwrap();
-    let mut args = KernelArgs::new();
-    array_args(&mut args, &da, n, 8);
-    array_args(&mut args, &dout, n, 8);
-    launch_ir(&d, &kernel, LaunchConfig::linear(7, 96), &args);
-    let out: Vec<f64> = download(&*d, &dout, n);
-    for i in 0..n {
-        assert_eq!(out[i], a[i] * 2.0);
+    let mut configs = vec![LaunchConfig::linear(7, 96), LaunchConfig::linear(70_000, 1)];
+    if max < 200_000 {
+        configs.push(LaunchConfig::linear(max + 1, 1));
     }
-    // The kernel reads the grid size: a grid larger than one dispatch
-    // cannot be split, and says so.
-    let max = d.features().max_workgroup_count[0];
-    if max < i32::MAX as u32 {
-        // SAFETY: refused before launching.
-        let e = unsafe {
-            d.launch(
-                &kernel,
-                &LaunchConfig::linear(max + 1, 1),
-                args.as_slice(),
-                None,
-            )
+    for config in configs {
+        let dout = upload(&*d, &vec![0f64; n]);
+        let mut args = KernelArgs::new();
+        array_args(&mut args, &da, n, 8);
+        array_args(&mut args, &dout, n, 8);
+        launch_ir(&d, &kernel, config, &args);
+        let out: Vec<f64> = download(&*d, &dout, n);
+        for i in 0..n {
+            assert_eq!(
+                out[i],
+                a[i] * 2.0,
+                "element {i}, {} blocks (at most {max} per dispatch)",
+                config.grid[0]
+            );
         }
-        .unwrap_err();
-        assert!(matches!(e, RuntimeError::InvalidLaunch(_)), "{e}");
-        assert!(e.to_string().contains("reads the grid size"), "{e}");
     }
 }
 

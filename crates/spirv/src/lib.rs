@@ -27,6 +27,15 @@
 //!   `u64`s: the device address of a buffer holding the `param_slots` slots (8-byte
 //!   aligned), then the status word's address. [`SpirvModule::push_constant_bytes`]
 //!   is the size of the push-constant range (stage `COMPUTE`, offset 0).
+//! - **Grid size**: a kernel that reads `gridDim` takes the grid's block counts
+//!   as three little-endian `u32`s (x, y, z) at byte offset
+//!   [`SpirvModule::grid_offset`] of the push constants, right after the `u64`s
+//!   above (and counted in `push_constant_bytes`; the slots move to the slot
+//!   buffer when slots, status address and grid do not all fit). It never reads
+//!   `NumWorkgroups`, which is one dispatch's count when the runtime splits a
+//!   grid larger than `maxComputeWorkGroupCount` into several
+//!   `vkCmdDispatchBase` calls (`WorkgroupId` includes the base, so `blockIdx`
+//!   stays right).
 //! - **Status word**: a 4-byte-aligned `u32` in device memory that the runtime zeroes
 //!   before the launch. A thread that raises `Module::exceptions[k]` stores `k + 1`
 //!   with an atomic compare-and-swap from 0 (so the first exception wins) and returns.
@@ -124,8 +133,13 @@ pub struct SpirvModule {
     /// for the launch's total.
     pub static_shared_bytes: u64,
     /// Size in bytes of the push-constant range (offset 0, compute stage):
-    /// `8 * (param_slots + 1)` or 16 (see [`SpirvModule::slots_in_push_constants`]).
+    /// `8 * (param_slots + 1)` or 16 (see [`SpirvModule::slots_in_push_constants`]),
+    /// plus 12 with [`SpirvModule::grid_offset`].
     pub push_constant_bytes: u32,
+    /// `Some(offset)` when the kernel reads `gridDim`: the runtime writes the
+    /// launch's grid (blocks along x, y, z; three little-endian `u32`s) at this
+    /// byte offset of the push constants, after the `u64`s. `None`: no grid.
+    pub grid_offset: Option<u32>,
     /// Workgroup memory per thread of the block that the module declares on top of
     /// `static_shared_bytes` (8 when warp functions are emulated through a
     /// workgroup-memory exchange, else 0).
@@ -149,7 +163,7 @@ pub struct SpirvModule {
 
 impl SpirvModule {
     /// A module with the given words and defaults for the launch conventions:
-    /// slots in push constants, no shared memory, `bufferDeviceAddress` and
+    /// slots in push constants, no grid size in them, no shared memory, `bufferDeviceAddress` and
     /// `shaderInt64` required, no subgroup-size requirement.
     pub fn new(words: Vec<u32>, entry_name: impl Into<String>, param_slots: usize) -> Self {
         SpirvModule {
@@ -159,6 +173,7 @@ impl SpirvModule {
             slots_in_push_constants: true,
             static_shared_bytes: 0,
             push_constant_bytes: 8 * (param_slots as u32 + 1),
+            grid_offset: None,
             shared_bytes_per_thread: 0,
             required_features: vec!["bufferDeviceAddress".into(), "shaderInt64".into()],
             subgroup_size: None,

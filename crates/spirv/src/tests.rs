@@ -1475,3 +1475,52 @@ fn float_arithmetic_is_not_contracted_unless_fastmath() {
         }
     }
 }
+
+/// `out[i] = gridDim.x + gridDim.y + gridDim.z` for the first `n` threads.
+fn grid_size_kernel() -> Module {
+    let mut k = K::new("grid_size", vec![arr(Scalar::I32, 1)]);
+    let out = k.param(0);
+    let i = k.global_id();
+    let n = k.e(Op::ArrayDim(out, 0), Type::I64);
+    let inb = k.cmp(CmpOp::Lt, i, n);
+    k.if_(inb, |k| {
+        let mut acc = k.i32(0);
+        for axis in [Axis::X, Axis::Y, Axis::Z] {
+            let g = k.e(Op::Geometry(Geometry::GridDim, axis), I32);
+            acc = k.bin(BinaryOp::Add, acc, g);
+        }
+        k.store(out, &[i], acc);
+    });
+    k.finish()
+}
+
+#[test]
+fn grid_size_comes_from_the_push_constants() {
+    let m = compile_all(&grid_size_kernel());
+    assert!(m.slots_in_push_constants);
+    // Three slots and the status address, then x, y, z.
+    assert_eq!(m.grid_offset, Some(32));
+    assert_eq!(m.push_constant_bytes, 44);
+    let dis = disassemble(&m);
+    assert!(!dis.contains("NumWorkgroups"), "{dis}");
+    assert!(dis.contains(" 6 Offset 40"), "{dis}");
+    // No grid: no extra bytes.
+    let m = compile_ok(&vadd(Scalar::F32), &SpirvOptions::default());
+    assert_eq!((m.grid_offset, m.push_constant_bytes), (None, 80));
+    // Slots in a buffer: the two addresses, then the grid.
+    let opts = SpirvOptions {
+        max_push_constant_bytes: 40,
+        ..SpirvOptions::default()
+    };
+    let m = compile_ok(&grid_size_kernel(), &opts);
+    assert!(!m.slots_in_push_constants);
+    assert_eq!((m.grid_offset, m.push_constant_bytes), (Some(16), 28));
+    let too_small = SpirvOptions {
+        max_push_constant_bytes: 24,
+        ..SpirvOptions::default()
+    };
+    assert!(matches!(
+        compile_spirv(&grid_size_kernel(), &too_small),
+        Err(SpirvError::MissingFeature { .. })
+    ));
+}

@@ -20,8 +20,8 @@ mod warp;
 use std::collections::{BTreeSet, HashMap};
 
 use hypersonic_ir::{
-    abi, BinaryOp, Block, Const, Exception, Function, Layout, Op, Scalar, Space, Stmt, Type,
-    UnaryOp, ValueId,
+    abi, BinaryOp, Block, Const, Exception, Function, Geometry, Layout, Op, Scalar, Space, Stmt,
+    Type, UnaryOp, ValueId,
 };
 use rspirv::dr::{Builder, InsertPoint, Instruction, Operand};
 use rspirv::spirv::{
@@ -124,6 +124,9 @@ pub(crate) struct Gen<'a> {
     /// an `fma` by the driver): only a user statement's own arithmetic under
     /// fastmath; everything else gets `NoContraction`.
     pub contract: bool,
+    /// The grid size (`u32` x, y, z) loaded from the push constants, when the
+    /// kernel reads `gridDim`.
+    grid_dims: Option<[Word; 3]>,
 }
 
 pub(crate) fn generate(
@@ -174,6 +177,7 @@ pub(crate) fn generate(
         uses_subgroups: false,
         exceptions,
         contract: false,
+        grid_dims: None,
     };
     g.cap(Capability::Shader);
     g.cap(Capability::PhysicalStorageBufferAddresses);
@@ -522,13 +526,19 @@ impl<'a> Gen<'a> {
         let f = self.f;
         let param_slots = abi::args_slots(&f.params);
         let total = param_slots + 1;
-        let in_push = 8 * total as u64 <= self.opts.max_push_constant_bytes as u64;
+        // `gridDim` travels in the push constants (three `u32` after the `u64`s):
+        // `NumWorkgroups` is one dispatch's count, not the grid's, when the
+        // runtime splits a large grid into several dispatches.
+        let reads_grid = reads_grid_dim(&f.body);
+        let grid_bytes: u64 = if reads_grid { 12 } else { 0 };
+        let max_push = self.opts.max_push_constant_bytes as u64;
+        let in_push = 8 * total as u64 + grid_bytes <= max_push;
         let push_members = if in_push { total } else { 2 };
-        if 8 * push_members as u64 > self.opts.max_push_constant_bytes as u64 {
+        let push_bytes = 8 * push_members as u64 + grid_bytes;
+        if push_bytes > max_push {
             return Err(SpirvError::MissingFeature {
                 feature: format!(
-                    "{} bytes of push constants (the device has {})",
-                    8 * push_members,
+                    "{push_bytes} bytes of push constants (the device has {})",
                     self.opts.max_push_constant_bytes
                 ),
                 why: "kernel arguments travel in push constants".into(),
@@ -559,16 +569,22 @@ impl<'a> Gen<'a> {
 
         // Push constants.
         let u64t = self.t_u64();
-        let members = vec![u64t; push_members];
+        let mut members = vec![u64t; push_members];
+        let mut offsets: Vec<u32> = (0..push_members as u32).map(|i| 8 * i).collect();
+        let grid_offset = reads_grid.then_some(8 * push_members as u32);
+        if let Some(off) = grid_offset {
+            members.extend([u32t; 3]);
+            offsets.extend([off, off + 4, off + 8]);
+        }
         let block_id = self.b.id();
         let st = self.b.type_struct_id(Some(block_id), members);
         self.b.decorate(st, Decoration::Block, []);
-        for i in 0..push_members {
+        for (i, off) in offsets.iter().enumerate() {
             self.b.member_decorate(
                 st,
                 i as u32,
                 Decoration::Offset,
-                [Operand::LiteralBit32(8 * i as u32)],
+                [Operand::LiteralBit32(*off)],
             );
         }
         let pc = self.global_var(StorageClass::PushConstant, st, None);
@@ -588,6 +604,16 @@ impl<'a> Gen<'a> {
             pcv.push(self.load(u64t, p, None)?);
         }
         self.status_addr = pcv[push_members - 1];
+        if reads_grid {
+            let pc_u32 = self.t_ptr(StorageClass::PushConstant, u32t);
+            let mut dims = [0; 3];
+            for (k, d) in dims.iter_mut().enumerate() {
+                let idx = self.c_u32((push_members + k) as u32);
+                let p = self.op(spirv::Op::AccessChain, pc_u32, &[pc, idx])?;
+                *d = self.load(u32t, p, None)?;
+            }
+            self.grid_dims = Some(dims);
+        }
         if in_push {
             self.slots = pcv[..param_slots].to_vec();
         } else {
@@ -675,7 +701,8 @@ impl<'a> Gen<'a> {
             param_slots,
             slots_in_push_constants: in_push,
             static_shared_bytes: static_shared,
-            push_constant_bytes: 8 * push_members as u32,
+            push_constant_bytes: push_bytes as u32,
+            grid_offset,
             shared_bytes_per_thread: per_thread,
             required_features: features,
             subgroup_size,
@@ -1142,6 +1169,23 @@ impl<'a> Gen<'a> {
             Base::Unknown => Err(internal(format!("no allocation for v{}", a.0))),
         }
     }
+}
+
+/// Whether a block reads `gridDim` (`Op::Geometry(GridDim, _)`).
+fn reads_grid_dim(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Let {
+            op: Op::Geometry(Geometry::GridDim, _),
+            ..
+        } => true,
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => reads_grid_dim(then_block) || reads_grid_dim(else_block),
+        Stmt::Loop { body } => reads_grid_dim(body),
+        _ => false,
+    })
 }
 
 /// The float arithmetic instructions `NoContraction` applies to.

@@ -6,8 +6,8 @@ use rspirv::dr::Operand;
 use rspirv::spirv::{BuiltIn, Capability, Op as O, StorageClass, Word};
 
 use super::{
-    Gen, R, SCOPE_DEVICE, SCOPE_SUBGROUP, SCOPE_WORKGROUP, SEM_ACQ_REL, SEM_RELAXED, SEM_UNIFORM,
-    SEM_WORKGROUP,
+    internal, Gen, R, SCOPE_DEVICE, SCOPE_SUBGROUP, SCOPE_WORKGROUP, SEM_ACQ_REL, SEM_RELAXED,
+    SEM_UNIFORM, SEM_WORKGROUP,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,10 @@ impl Gen<'_> {
         match g {
             Geometry::ThreadIdx => self.builtin_axis(BuiltIn::LocalInvocationId, axis),
             Geometry::BlockIdx => self.builtin_axis(BuiltIn::WorkgroupId, axis),
-            Geometry::GridDim => self.builtin_axis(BuiltIn::NumWorkgroups, axis),
+            Geometry::GridDim => self
+                .grid_dims
+                .map(|d| d[axis.index()])
+                .ok_or_else(|| internal("gridDim read but not in the push constants")),
             Geometry::BlockDim => Ok(self.spec_block[axis.index()]),
         }
     }
