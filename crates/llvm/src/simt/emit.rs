@@ -195,6 +195,8 @@ struct Emitter<'p, 'a, 'ctx> {
     plan: &'p Plan<'a>,
     nthreads: IntValue<'ctx>,
     bdim: [IntValue<'ctx>; 3],
+    /// `blockDim` as `i32`.
+    block_dim: [IntValue<'ctx>; 3],
     /// Per-thread storage: base pointer and element size.
     vals: HashMap<ValueId, (PointerValue<'ctx>, u64, BasicTypeEnum<'ctx>)>,
     locals: HashMap<u32, (PointerValue<'ctx>, u64)>,
@@ -210,6 +212,19 @@ struct Emitter<'p, 'a, 'ctx> {
         inkwell::basic_block::BasicBlock<'ctx>,
     )>,
     per_thread: u64,
+}
+
+/// `a + b` with both `nuw` and `nsw` (a thread-loop counter below `blockDim`).
+fn nuw_nsw_add<'ctx>(
+    g: &FnGen<'_, 'ctx>,
+    a: IntValue<'ctx>,
+    b: IntValue<'ctx>,
+) -> R<IntValue<'ctx>> {
+    let v = g.b.build_int_nuw_add(a, b, "")?;
+    if let Some(i) = v.as_instruction() {
+        let _ = i.set_no_signed_wrap_flag(true);
+    }
+    Ok(v)
 }
 
 fn gep<'ctx>(
@@ -238,16 +253,28 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 let p = gep(g, ctxp, i64t.const_int(off, false))?;
                 Ok(g.b.build_load(t, p, "")?)
             };
-        let three = |base: u64| -> R<[IntValue<'ctx>; 3]> {
+        // The geometry is non-negative and fits an `i32` (the runtime checks
+        // launches against CUDA's limits): `!range` lets LLVM fold the
+        // negative-index wrap-around of indices computed from it.
+        let range = ctx.get_kind_id("range");
+        let three = |base: u64, lo: u64| -> R<[IntValue<'ctx>; 3]> {
             let mut r = [i32t.const_zero(); 3];
+            let md = ctx.metadata_node(&[
+                i32t.const_int(lo, false).into(),
+                i32t.const_int(i32::MAX as u64, false).into(),
+            ]);
             for (k, x) in r.iter_mut().enumerate() {
-                *x = field(g, base + 4 * k as u64, i32t.into())?.into_int_value();
+                let v = field(g, base + 4 * k as u64, i32t.into())?.into_int_value();
+                if let Some(i) = v.as_instruction() {
+                    let _ = i.set_metadata(md, range);
+                }
+                *x = v;
             }
             Ok(r)
         };
-        let block_idx = three(0)?;
-        let block_dim = three(12)?;
-        let grid_dim = three(24)?;
+        let block_idx = three(0, 0)?;
+        let block_dim = three(12, 1)?;
+        let grid_dim = three(24, 1)?;
         let sharedp = field(g, 40, ptr_t.into())?.into_pointer_value();
         let dynamic_bytes = field(g, 48, i64t.into())?.into_int_value();
         let scratch = field(g, 56, ptr_t.into())?.into_pointer_value();
@@ -323,6 +350,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             plan,
             nthreads,
             bdim,
+            block_dim,
             vals: HashMap::new(),
             locals: HashMap::new(),
             arrays: HashMap::new(),
@@ -518,27 +546,28 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let exit = g.new_block("threads.end");
         g.b.build_unconditional_branch(zh)?;
         g.b.position_at_end(zh);
-        let z = g.b.build_phi(i64t, "z")?;
+        // `threadIdx` counts in `i32` from 0 with `nuw nsw` steps: LLVM knows
+        // it is non-negative, so sign extensions become zero extensions.
+        let z = g.b.build_phi(i32t, "tz")?;
         g.b.build_unconditional_branch(yh)?;
         g.b.position_at_end(yh);
-        let y = g.b.build_phi(i64t, "y")?;
+        let y = g.b.build_phi(i32t, "ty")?;
         g.b.build_unconditional_branch(xh)?;
         g.b.position_at_end(xh);
-        let x = g.b.build_phi(i64t, "x")?;
+        let x = g.b.build_phi(i32t, "tx")?;
         let (zv, yv, xv) = (
             z.as_basic_value().into_int_value(),
             y.as_basic_value().into_int_value(),
             x.as_basic_value().into_int_value(),
         );
-        let t = g.b.build_int_nuw_mul(zv, self.bdim[1], "")?;
-        let t = g.b.build_int_nuw_add(t, yv, "")?;
+        let z64 = g.b.build_int_z_extend(zv, i64t, "")?;
+        let y64 = g.b.build_int_z_extend(yv, i64t, "")?;
+        let x64 = g.b.build_int_z_extend(xv, i64t, "")?;
+        let t = g.b.build_int_nuw_mul(z64, self.bdim[1], "")?;
+        let t = g.b.build_int_nuw_add(t, y64, "")?;
         let t = g.b.build_int_nuw_mul(t, self.bdim[0], "")?;
-        let tid = g.b.build_int_nuw_add(t, xv, "tid")?;
-        let xyz = [
-            g.b.build_int_truncate(xv, i32t, "tx")?,
-            g.b.build_int_truncate(yv, i32t, "ty")?,
-            g.b.build_int_truncate(zv, i32t, "tz")?,
-        ];
+        let tid = g.b.build_int_nuw_add(t, x64, "tid")?;
+        let xyz = [xv, yv, zv];
         if let Some(st) = g.simt.as_mut() {
             st.tid = Some(tid);
             st.tid_xyz = Some(xyz);
@@ -680,21 +709,22 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         }
         g.b.build_unconditional_branch(xl)?;
         // Latches.
-        let one = i64t.const_int(1, false);
-        let zero = i64t.const_zero();
+        let one = i32t.const_int(1, false);
+        let zero = i32t.const_zero();
+        let bd = self.block_dim;
         g.b.position_at_end(xl);
-        let xn = g.b.build_int_nuw_add(xv, one, "")?;
-        let c = g.b.build_int_compare(IP::ULT, xn, self.bdim[0], "")?;
+        let xn = nuw_nsw_add(g, xv, one)?;
+        let c = g.b.build_int_compare(IP::ULT, xn, bd[0], "")?;
         g.b.build_conditional_branch(c, xh, yl)?;
         x.add_incoming(&[(&zero, yh), (&xn, xl)]);
         g.b.position_at_end(yl);
-        let yn = g.b.build_int_nuw_add(yv, one, "")?;
-        let c = g.b.build_int_compare(IP::ULT, yn, self.bdim[1], "")?;
+        let yn = nuw_nsw_add(g, yv, one)?;
+        let c = g.b.build_int_compare(IP::ULT, yn, bd[1], "")?;
         g.b.build_conditional_branch(c, yh, zl)?;
         y.add_incoming(&[(&zero, zh), (&yn, yl)]);
         g.b.position_at_end(zl);
-        let zn = g.b.build_int_nuw_add(zv, one, "")?;
-        let c = g.b.build_int_compare(IP::ULT, zn, self.bdim[2], "")?;
+        let zn = nuw_nsw_add(g, zv, one)?;
+        let c = g.b.build_int_compare(IP::ULT, zn, bd[2], "")?;
         g.b.build_conditional_branch(c, zh, exit)?;
         z.add_incoming(&[(&zero, pre), (&zn, zl)]);
         g.b.position_at_end(exit);

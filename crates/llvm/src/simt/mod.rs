@@ -75,6 +75,13 @@ impl SimtModule {
             scratch.set(per_thread);
             Ok(name)
         })?;
+        if std::env::var("HYPERSONIC_LOG").is_ok_and(|v| v == "debug" || v == "1") {
+            eprintln!(
+                "[hypersonic] CPU SIMT LLVM IR of {}:\n{}",
+                entry.name,
+                host.llvm_ir()
+            );
+        }
         Ok(SimtModule {
             host,
             static_shared: shared.total,
