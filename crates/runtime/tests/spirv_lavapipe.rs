@@ -3,7 +3,7 @@
 //! the shared math library (in ulps against the host libm), warps emulated on
 //! 8-lane subgroups, atomics, local/const/dynamic arrays.
 
-#![allow(dead_code, clippy::needless_range_loop)]
+#![allow(dead_code, clippy::needless_range_loop, clippy::type_complexity)]
 use hypersonic_ir::builder::FunctionBuilder;
 use hypersonic_ir::*;
 use hypersonic_runtime::*;
