@@ -22,6 +22,12 @@ use crate::{Result, RuntimeError};
 /// is more than the 16 bytes the ABI promises).
 const ALIGN: usize = 64;
 
+/// GPU threads of work (blocks × threads per block) that one rayon task aims for.
+const TASK_THREADS: u64 = 4096;
+
+/// Tasks per worker thread at least, when the grid is large enough, for balance.
+const TASKS_PER_WORKER: u64 = 8;
+
 pub struct CpuDevice {
     info: DeviceInfo,
 }
@@ -142,26 +148,45 @@ struct Launch {
 }
 
 impl Launch {
-    fn run_block(&self, flat: u64) -> Outcome {
-        let gx = self.grid[0] as u64;
-        let gy = self.grid[1] as u64;
-        let block_idx = [
-            (flat % gx) as u32,
-            ((flat / gx) % gy) as u32,
-            (flat / (gx * gy)) as u32,
-        ];
+    /// Runs blocks `lo..hi` (flat indices, x fastest) in order on this thread;
+    /// the outcome of the first that did not finish.
+    fn run_blocks(&self, lo: u64, hi: u64) -> Outcome {
         WORKER.with(|cell| match cell.try_borrow_mut() {
             Ok(mut bufs) => {
                 let (shared, scratch) = &mut *bufs;
-                self.run_with(block_idx, shared, scratch)
+                self.run_range(lo, hi, shared, scratch)
             }
             // Only if a block function re-entered the runtime: use fresh buffers.
-            Err(_) => self.run_with(
-                block_idx,
+            Err(_) => self.run_range(
+                lo,
+                hi,
                 &mut WorkerBuffer::default(),
                 &mut WorkerBuffer::default(),
             ),
         })
+    }
+
+    fn run_range(
+        &self,
+        lo: u64,
+        hi: u64,
+        shared: &mut WorkerBuffer,
+        scratch: &mut WorkerBuffer,
+    ) -> Outcome {
+        let gx = self.grid[0] as u64;
+        let gy = self.grid[1] as u64;
+        for flat in lo..hi {
+            let block_idx = [
+                (flat % gx) as u32,
+                ((flat / gx) % gy) as u32,
+                (flat / (gx * gy)) as u32,
+            ];
+            let o = self.run_with(block_idx, shared, scratch);
+            if o != Outcome::Done {
+                return o;
+            }
+        }
+        Outcome::Done
     }
 
     fn run_with(
@@ -333,12 +358,20 @@ impl Device for CpuDevice {
         let blocks = config.blocks();
         // The first block (in grid order) that failed, as a GPU would report
         // one failure; blocks after it may or may not have run.
-        let failure = if blocks == 1 {
-            Some(launch.run_block(0)).filter(|o| *o != Outcome::Done)
+        // Consecutive blocks run as one task, so that a task has enough
+        // threads of work to hide rayon's per-task cost (and stays on one
+        // worker's caches), while leaving several tasks per worker to balance.
+        let workers = rayon::current_num_threads().max(1) as u64;
+        let per_task = (TASK_THREADS / threads.max(1))
+            .min(blocks.div_ceil(workers * TASKS_PER_WORKER))
+            .max(1);
+        let tasks = blocks.div_ceil(per_task);
+        let failure = if tasks == 1 {
+            Some(launch.run_blocks(0, blocks)).filter(|o| *o != Outcome::Done)
         } else {
-            (0..blocks)
+            (0..tasks)
                 .into_par_iter()
-                .map(|b| launch.run_block(b))
+                .map(|t| launch.run_blocks(t * per_task, ((t + 1) * per_task).min(blocks)))
                 .find_first(|o| *o != Outcome::Done)
         };
         match failure {
