@@ -230,7 +230,12 @@ def detect():
     print("Found devices:")
     for d in all_devices():
         cc = f", compute capability {d.compute_capability[0]}.{d.compute_capability[1]}" if d.compute_capability else ""
+        lim = d.limits
         print(f"  [{d.kind}:{d.index}] {d.name}{cc}")
+        print(f"      up to {lim['max_threads_per_block']} threads per block "
+              f"(block dims {tuple(lim['max_block_dim'])}), grid dims {tuple(lim['max_grid_dim'])}, "
+              f"{lim['max_shared_memory_per_block'] // 1024} KiB shared memory per block, "
+              f"{lim['total_memory'] / 2**30:.1f} GiB memory")
     print(f"Kernels launch on: {current_device().kind}:{current_device().index}")
     return any(d.kind == "cuda" for d in all_devices())
 
