@@ -1,0 +1,221 @@
+//! The CPU SIMT lowering's optimisations, each on the cases it must get right:
+//! atomics on shared memory as plain operations, thread loops shortened by a
+//! bounds guard, grid-stride loops run with the threads inside.
+#![allow(clippy::needless_range_loop)]
+mod simt_common;
+use hypersonic_ir::*;
+use simt_common::*;
+
+fn atomic(k: &mut K, op: AtomicOp, array: ValueId, idx: ValueId, value: ValueId) -> ValueId {
+    let Type::Array { dtype, .. } = k.ty(array) else {
+        panic!("not an array")
+    };
+    k.emit(
+        Op::Atomic {
+            op,
+            array,
+            indices: vec![idx],
+            value,
+        },
+        Type::Scalar(dtype),
+    )
+}
+
+/// Every atomic operation on shared memory (int32 and float64), including the
+/// old values they return; results go to global memory after a barrier.
+fn shared_atomics() -> Function {
+    let ti = a1(Scalar::I32);
+    let tf = a1(Scalar::F64);
+    let mut k = K::new("shared_atomics", vec![ti.clone(), tf.clone(), ti.clone()]);
+    let out = k.param(0, ti.clone());
+    let fout = k.param(1, tf);
+    let tickets = k.param(2, ti);
+    let sh = k.shared(Scalar::I32, &[16], false);
+    let fsh = k.shared(Scalar::F64, &[4], false);
+    let slots = k.shared(Scalar::I32, &[256], false);
+    let t = k.tid();
+    let t32 = k.geom(Geometry::ThreadIdx, Axis::X);
+    let zero = k.i64c(0);
+    let is0 = k.cmp(CmpOp::Eq, t, zero);
+    k.if_(is0, |k| {
+        // Starting values: 0 for add/max/or/xor/inc, big for min/and/dec/sub.
+        let init: [(i64, i64); 9] = [
+            (0, 0),
+            (1, -5),
+            (2, 1 << 20),
+            (3, -1),
+            (4, 0),
+            (5, 0),
+            (6, 0),
+            (7, 1000),
+            (8, 500),
+        ];
+        for (i, v) in init {
+            let i = k.i64c(i);
+            let v = k.i32c(v);
+            k.store(sh, &[i], v);
+        }
+        for (i, v) in [(0, 0.0), (1, -1.0), (2, 1e9)] {
+            let i = k.i64c(i);
+            let v = k.f64c(v);
+            k.store(fsh, &[i], v);
+        }
+    });
+    let z = k.i32c(0);
+    k.store(slots, &[t], z);
+    k.barrier();
+    let one = k.i32c(1);
+    let idx = |k: &mut K, i: i64| k.i64c(i);
+    let i0 = idx(&mut k, 0);
+    let ticket = atomic(&mut k, AtomicOp::Add, sh, i0, one);
+    k.store(tickets, &[t], ticket);
+    let three = k.i32c(3);
+    let v = k.bin(BinaryOp::Mul, t32, three);
+    let i1 = idx(&mut k, 1);
+    atomic(&mut k, AtomicOp::Max, sh, i1, v);
+    let i2 = idx(&mut k, 2);
+    atomic(&mut k, AtomicOp::Min, sh, i2, v);
+    let m31 = k.i32c(31);
+    let bit = k.bin(BinaryOp::BitAnd, t32, m31);
+    let mask = k.bin(BinaryOp::Shl, one, bit);
+    let inv = k.i32c(!0x10);
+    let i3 = idx(&mut k, 3);
+    atomic(&mut k, AtomicOp::And, sh, i3, inv);
+    let i4 = idx(&mut k, 4);
+    atomic(&mut k, AtomicOp::Or, sh, i4, mask);
+    let i5 = idx(&mut k, 5);
+    atomic(&mut k, AtomicOp::Xor, sh, i5, mask);
+    let lim = k.i32c(40);
+    let i6 = idx(&mut k, 6);
+    atomic(&mut k, AtomicOp::Inc, sh, i6, lim);
+    let big = k.i32c(1 << 20);
+    let i7 = idx(&mut k, 7);
+    atomic(&mut k, AtomicOp::Dec, sh, i7, big);
+    let i8 = idx(&mut k, 8);
+    atomic(&mut k, AtomicOp::Sub, sh, i8, one);
+    // Per-thread slots: exchange, then compare-and-swap (one that succeeds,
+    // one that fails).
+    let tp = k.bin(BinaryOp::Add, t32, three);
+    let old = atomic(&mut k, AtomicOp::Exch, slots, t, tp);
+    let seven = k.i32c(7);
+    let e = k.bin(BinaryOp::Add, t32, three);
+    let d = k.bin(BinaryOp::Add, t32, seven);
+    k.emit(
+        Op::AtomicCas {
+            array: slots,
+            indices: vec![t],
+            expected: e,
+            desired: d,
+        },
+        I32,
+    );
+    let wrong = k.i32c(-1);
+    k.emit(
+        Op::AtomicCas {
+            array: slots,
+            indices: vec![t],
+            expected: wrong,
+            desired: wrong,
+        },
+        I32,
+    );
+    let tf64 = k.cast(t, Type::F64);
+    let half = k.f64c(0.5);
+    let x = k.bin(BinaryOp::Mul, tf64, half);
+    let f0 = idx(&mut k, 0);
+    atomic(&mut k, AtomicOp::Add, fsh, f0, x);
+    let f1 = idx(&mut k, 1);
+    atomic(&mut k, AtomicOp::Max, fsh, f1, x);
+    let f2 = idx(&mut k, 2);
+    atomic(&mut k, AtomicOp::Min, fsh, f2, x);
+    k.barrier();
+    // out[block * 16 + j] = sh[j]; out[..] also gets each thread's exchange
+    // result and slot.
+    let b = k.geom(Geometry::BlockIdx, Axis::X);
+    let b = k.cast(b, Type::I64);
+    let base_mul = k.i64c(16 + 2 * 256);
+    let base = k.bin(BinaryOp::Mul, b, base_mul);
+    let sixteen = k.i64c(16);
+    let four = k.i64c(4);
+    let first = k.cmp(CmpOp::Eq, t, zero);
+    k.if_(first, |k| {
+        for j in 0..9 {
+            let j = k.i64c(j);
+            let v = k.load(sh, &[j]);
+            let o = k.bin(BinaryOp::Add, base, j);
+            k.store(out, &[o], v);
+        }
+        let fb = k.bin(BinaryOp::Mul, b, four);
+        for j in 0..3 {
+            let j = k.i64c(j);
+            let v = k.load(fsh, &[j]);
+            let o = k.bin(BinaryOp::Add, fb, j);
+            k.store(fout, &[o], v);
+        }
+    });
+    let o = k.bin(BinaryOp::Add, base, sixteen);
+    let o = k.bin(BinaryOp::Add, o, t);
+    k.store(out, &[o], old);
+    let n256 = k.i64c(256);
+    let o2 = k.bin(BinaryOp::Add, o, n256);
+    let s = k.load(slots, &[t]);
+    k.store(out, &[o2], s);
+    k.finish()
+}
+
+#[test]
+fn shared_memory_atomics_are_exact() {
+    let km = compile(vec![shared_atomics()], vec![]);
+    let ir = km.llvm_ir();
+    assert!(
+        !ir.contains("atomicrmw") && !ir.contains("cmpxchg"),
+        "shared-memory atomics are plain operations:\n{ir}"
+    );
+    let blocks = 3usize;
+    for nt in [1usize, 37, 200] {
+        let per = 16 + 2 * 256;
+        let out = vec![0i32; blocks * per];
+        let fout = vec![0f64; blocks * 4];
+        let tickets = vec![0i32; nt];
+        let mut args = arr_slots(&out, &[out.len() as i64]);
+        args.extend(arr_slots(&fout, &[fout.len() as i64]));
+        args.extend(arr_slots(&tickets, &[nt as i64]));
+        assert_eq!(
+            launch(&km, &args, [blocks as u32, 1, 1], [nt as u32, 1, 1], 0),
+            0
+        );
+        let n = nt as i32;
+        let (mut or, mut xor) = (0i32, 0i32);
+        for t in 0..n {
+            or |= 1 << (t & 31);
+            xor ^= 1 << (t & 31);
+        }
+        let want = [
+            n,
+            (3 * (n - 1)).max(-5),
+            0,
+            -1 & !0x10,
+            or,
+            xor,
+            n % 41,
+            1000 - n,
+            500 - n,
+        ];
+        let mut ts: Vec<i32> = tickets.clone();
+        ts.sort();
+        assert_eq!(ts, (0..n).collect::<Vec<_>>(), "the add's old values");
+        for b in 0..blocks {
+            let o = &out[b * per..];
+            assert_eq!(&o[..9], &want, "block {b}, {nt} threads");
+            for t in 0..nt {
+                assert_eq!(o[16 + t], 0, "exchange returns the old value");
+                assert_eq!(o[16 + 256 + t], t as i32 + 7, "compare-and-swap");
+            }
+            let f = &fout[b * 4..];
+            let sum: f64 = (0..nt).map(|t| t as f64 * 0.5).sum();
+            assert_eq!(f[0], sum);
+            assert_eq!(f[1], (nt as f64 - 1.0) * 0.5);
+            assert_eq!(f[2], 0.0);
+        }
+    }
+}
