@@ -219,3 +219,86 @@ fn shared_memory_atomics_are_exact() {
         }
     }
 }
+
+/// `i, j = cuda.grid(2)`; a block's tile goes through shared memory with a
+/// barrier in between: `out[i, j] = 2 * a[i, j] + tile[ty, tx]` read back at
+/// the transposed position inside the block, with `j` (contiguous) along
+/// `threadIdx.y`, so thread loops run `y` innermost.
+fn tile_2d() -> Function {
+    let t = a2(Scalar::F64);
+    let mut k = K::new("tile_2d", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let tile = k.shared(Scalar::F64, &[8, 8], false);
+    let g = |k: &mut K, ax: Axis| {
+        let bi = k.geom(Geometry::BlockIdx, ax);
+        let bd = k.geom(Geometry::BlockDim, ax);
+        let t = k.geom(Geometry::ThreadIdx, ax);
+        let p = k.bin(BinaryOp::Mul, bi, bd);
+        let s = k.bin(BinaryOp::Add, p, t);
+        k.cast(s, Type::I64)
+    };
+    let i = g(&mut k, Axis::X);
+    let j = g(&mut k, Axis::Y);
+    let tx = k.geom(Geometry::ThreadIdx, Axis::X);
+    let tx = k.cast(tx, Type::I64);
+    let ty = k.geom(Geometry::ThreadIdx, Axis::Y);
+    let ty = k.cast(ty, Type::I64);
+    let n = k.dim(a, 0);
+    let m = k.dim(a, 1);
+    let ok_i = k.cmp(CmpOp::Lt, i, n);
+    let ok_j = k.cmp(CmpOp::Lt, j, m);
+    let ok = k.and(ok_i, ok_j);
+    let z = k.f64c(-1.0);
+    k.store(tile, &[tx, ty], z);
+    k.if_(ok, |k| {
+        let v = k.load(a, &[i, j]);
+        k.store(tile, &[tx, ty], v);
+    });
+    k.barrier();
+    k.if_(ok, |k| {
+        let v = k.load(a, &[i, j]);
+        let two = k.f64c(2.0);
+        let v = k.bin(BinaryOp::Mul, v, two);
+        let w = k.load(tile, &[ty, tx]);
+        let s = k.bin(BinaryOp::Add, v, w);
+        k.store(out, &[i, j], s);
+    });
+    k.finish()
+}
+
+#[test]
+fn thread_loops_follow_the_contiguous_axis() {
+    let km = compile(vec![tile_2d()], vec![]);
+    let mut r = Rng(5);
+    for (n, m, bx, by) in [(13usize, 21usize, 8u32, 8u32), (8, 8, 8, 8), (30, 5, 4, 8)] {
+        let a: Vec<f64> = (0..n * m).map(|_| r.f64()).collect();
+        let out = vec![0f64; n * m];
+        let mut args = arr_slots(&a, &[n as i64, m as i64]);
+        args.extend(arr_slots(&out, &[n as i64, m as i64]));
+        let grid = [(n as u32).div_ceil(bx), (m as u32).div_ceil(by), 1];
+        assert_eq!(launch(&km, &args, grid, [bx, by, 1], 0), 0);
+        for i in 0..n {
+            for j in 0..m {
+                let (bi, bj) = (i / bx as usize * bx as usize, j / by as usize * by as usize);
+                let (tx, ty) = (i - bi, j - bj);
+                // tile[ty, tx] holds a[bi + ty, bj + tx] (or -1 outside a, or
+                // when the block is not square and nobody wrote it).
+                let (si, sj) = (bi + ty, bj + tx);
+                let w = if ty < bx as usize && tx < by as usize {
+                    if si < n && sj < m {
+                        a[si * m + sj]
+                    } else {
+                        -1.0
+                    }
+                } else {
+                    f64::NAN
+                };
+                if w.is_nan() {
+                    continue;
+                }
+                assert_eq!(out[i * m + j], 2.0 * a[i * m + j] + w, "({i}, {j})");
+            }
+        }
+    }
+}

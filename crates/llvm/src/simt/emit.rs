@@ -537,29 +537,37 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let i32t = ctx.i32_type();
         let reg = &self.plan.regions[r];
         let pre = g.current();
-        let zh = g.new_block("tz");
-        let yh = g.new_block("ty");
-        let xh = g.new_block("tx");
-        let xl = g.new_block("tx.next");
-        let yl = g.new_block("ty.next");
-        let zl = g.new_block("tz.next");
+        // The thread loop nest: `z` outermost; `x` innermost unless the
+        // region's accesses are contiguous along `y` (any order of a region's
+        // threads is a valid schedule: they only meet at barriers).
+        let order: [usize; 3] = if self.plan.y_inner[r] {
+            [2, 0, 1]
+        } else {
+            [2, 1, 0]
+        };
+        let names = ["tx", "ty", "tz"];
+        let heads: Vec<_> = order.iter().map(|&a| g.new_block(names[a])).collect();
+        let latches: Vec<_> = order
+            .iter()
+            .map(|&a| g.new_block(&format!("{}.next", names[a])))
+            .collect();
+        let xl = latches[2];
         let exit = g.new_block("threads.end");
-        g.b.build_unconditional_branch(zh)?;
-        g.b.position_at_end(zh);
+        g.b.build_unconditional_branch(heads[0])?;
         // `threadIdx` counts in `i32` from 0 with `nuw nsw` steps: LLVM knows
         // it is non-negative, so sign extensions become zero extensions.
-        let z = g.b.build_phi(i32t, "tz")?;
-        g.b.build_unconditional_branch(yh)?;
-        g.b.position_at_end(yh);
-        let y = g.b.build_phi(i32t, "ty")?;
-        g.b.build_unconditional_branch(xh)?;
-        g.b.position_at_end(xh);
-        let x = g.b.build_phi(i32t, "tx")?;
-        let (zv, yv, xv) = (
-            z.as_basic_value().into_int_value(),
-            y.as_basic_value().into_int_value(),
-            x.as_basic_value().into_int_value(),
-        );
+        let mut phis = Vec::with_capacity(3);
+        let mut xyz = [i32t.const_zero(); 3];
+        for k in 0..3 {
+            g.b.position_at_end(heads[k]);
+            let phi = g.b.build_phi(i32t, names[order[k]])?;
+            xyz[order[k]] = phi.as_basic_value().into_int_value();
+            phis.push(phi);
+            if k < 2 {
+                g.b.build_unconditional_branch(heads[k + 1])?;
+            }
+        }
+        let [xv, yv, zv] = xyz;
         let z64 = g.b.build_int_z_extend(zv, i64t, "")?;
         let y64 = g.b.build_int_z_extend(yv, i64t, "")?;
         let x64 = g.b.build_int_z_extend(xv, i64t, "")?;
@@ -711,22 +719,16 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         // Latches.
         let one = i32t.const_int(1, false);
         let zero = i32t.const_zero();
-        let bd = self.block_dim;
-        g.b.position_at_end(xl);
-        let xn = nuw_nsw_add(g, xv, one)?;
-        let c = g.b.build_int_compare(IP::ULT, xn, bd[0], "")?;
-        g.b.build_conditional_branch(c, xh, yl)?;
-        x.add_incoming(&[(&zero, yh), (&xn, xl)]);
-        g.b.position_at_end(yl);
-        let yn = nuw_nsw_add(g, yv, one)?;
-        let c = g.b.build_int_compare(IP::ULT, yn, bd[1], "")?;
-        g.b.build_conditional_branch(c, yh, zl)?;
-        y.add_incoming(&[(&zero, zh), (&yn, yl)]);
-        g.b.position_at_end(zl);
-        let zn = nuw_nsw_add(g, zv, one)?;
-        let c = g.b.build_int_compare(IP::ULT, zn, bd[2], "")?;
-        g.b.build_conditional_branch(c, zh, exit)?;
-        z.add_incoming(&[(&zero, pre), (&zn, zl)]);
+        for k in (0..3).rev() {
+            let a = order[k];
+            g.b.position_at_end(latches[k]);
+            let n = nuw_nsw_add(g, xyz[a], one)?;
+            let c = g.b.build_int_compare(IP::ULT, n, self.block_dim[a], "")?;
+            let out = if k == 0 { exit } else { latches[k - 1] };
+            g.b.build_conditional_branch(c, heads[k], out)?;
+            let from = if k == 0 { pre } else { heads[k - 1] };
+            phis[k].add_incoming(&[(&zero, from), (&n, latches[k])]);
+        }
         g.b.position_at_end(exit);
         // Per-thread values are gone after the loop.
         g.thread_return = None;

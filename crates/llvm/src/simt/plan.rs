@@ -132,6 +132,9 @@ pub(crate) struct Plan<'a> {
     pub exited_flag: bool,
     /// How many predicated loops there are.
     pub pred_loops: usize,
+    /// Per region: run `threadIdx.y` in the innermost thread loop (instead of
+    /// `x`), because its memory accesses are contiguous along `y`.
+    pub y_inner: Vec<bool>,
 }
 
 /// Statements that synchronise threads (split regions).
@@ -638,6 +641,148 @@ fn exposed<'s>(
     false
 }
 
+/// Which `threadIdx` axes (bit 0: x, 1: y, 2: z) each value depends on,
+/// through operations and locals (not through control flow).
+fn tid_axes(f: &Function) -> Vec<u8> {
+    // Tuples built in place (`cuda.grid(2)`): an item depends on its own value.
+    let mut tuples: Vec<Option<&[ValueId]>> = vec![None; f.values.len()];
+    fn find<'f>(b: &'f Block, tuples: &mut [Option<&'f [ValueId]>]) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let {
+                    value,
+                    op: Op::MakeTuple(items),
+                    ..
+                } => tuples[value.0 as usize] = Some(items),
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    find(then_block, tuples);
+                    find(else_block, tuples);
+                }
+                Stmt::Loop { body } => find(body, tuples),
+                _ => {}
+            }
+        }
+    }
+    find(&f.body, &mut tuples);
+    fn walk(
+        b: &Block,
+        tuples: &[Option<&[ValueId]>],
+        val: &mut [u8],
+        loc: &mut [u8],
+        changed: &mut bool,
+    ) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { value, op, .. } => {
+                    let t = match op {
+                        Op::Geometry(Geometry::ThreadIdx, a) => 1 << a.index(),
+                        Op::LaneId => 1,
+                        Op::LoadLocal(l) => loc[l.0 as usize],
+                        Op::TupleGet(t, k) => match tuples[t.0 as usize] {
+                            Some(items) if (*k as usize) < items.len() => {
+                                val[items[*k as usize].0 as usize]
+                            }
+                            _ => val[t.0 as usize],
+                        },
+                        _ => op.operands().iter().fold(0, |t, v| t | val[v.0 as usize]),
+                    };
+                    let d = &mut val[value.0 as usize];
+                    if *d | t != *d {
+                        *d |= t;
+                        *changed = true;
+                    }
+                }
+                Stmt::Store { local, value } => {
+                    let t = val[value.0 as usize];
+                    let d = &mut loc[local.0 as usize];
+                    if *d | t != *d {
+                        *d |= t;
+                        *changed = true;
+                    }
+                }
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    walk(then_block, tuples, val, loc, changed);
+                    walk(else_block, tuples, val, loc, changed);
+                }
+                Stmt::Loop { body } => walk(body, tuples, val, loc, changed),
+                _ => {}
+            }
+        }
+    }
+    let mut val = vec![0u8; f.values.len()];
+    let mut loc = vec![0u8; f.locals.len()];
+    loop {
+        let mut changed = false;
+        walk(&f.body, &tuples, &mut val, &mut loc, &mut changed);
+        if !changed {
+            return val;
+        }
+    }
+}
+
+/// Whether the memory accesses of these statements are contiguous along
+/// `threadIdx.y` more often than along `x`: the index on an array's contiguous
+/// axis (the last one unless the layout is F) depends on `y` and not on `x`.
+fn prefers_y_inner(f: &Function, stmts: &[&Stmt], axes: &[u8]) -> bool {
+    fn walk(f: &Function, s: &Stmt, axes: &[u8], score: &mut [i32; 2]) {
+        let mut access = |a: ValueId, idx: &[ValueId]| {
+            let ty = f.value_type(a);
+            let c = match ty {
+                Type::Array { ndim, .. } if *ndim > 0 => {
+                    ty.contiguous_axis().unwrap_or(*ndim - 1) as usize
+                }
+                _ => return,
+            };
+            if let Some(i) = idx.get(c) {
+                let d = axes[i.0 as usize];
+                if d & 1 != 0 {
+                    score[0] += 1;
+                } else if d & 2 != 0 {
+                    score[1] += 1;
+                }
+            }
+        };
+        match s {
+            Stmt::Let { op, .. } => match op {
+                Op::ArrayLoad(a, idx) => access(*a, idx),
+                Op::Atomic { array, indices, .. } | Op::AtomicCas { array, indices, .. } => {
+                    access(*array, indices)
+                }
+                _ => {}
+            },
+            Stmt::ArrayStore { array, indices, .. } => access(*array, indices),
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => {
+                for t in then_block.stmts.iter().chain(&else_block.stmts) {
+                    walk(f, t, axes, score);
+                }
+            }
+            Stmt::Loop { body } => {
+                for t in &body.stmts {
+                    walk(f, t, axes, score);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut score = [0i32; 2];
+    for s in stmts {
+        walk(f, s, axes, &mut score);
+    }
+    score[1] > score[0]
+}
+
 pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     let f = m.function(m.entry);
     let facts = Facts {
@@ -765,7 +910,13 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
             }
         })
         .collect();
+    let axes = tid_axes(f);
+    let y_inner = regions
+        .iter()
+        .map(|reg| prefers_y_inner(f, &reg.stmts, &axes))
+        .collect();
     Ok(Plan {
+        y_inner,
         exited_flag: thread_return && (regions.len() > 1 || reduce),
         pred_loops,
         nodes,
