@@ -48,6 +48,29 @@ impl CompiledKernel {
         &self.ir_text
     }
 
+    /// The SPIR-V words for a Vulkan device with `subgroup_size` lanes (and
+    /// float64), as bytes; `spirv-dis` reads them.
+    #[pyo3(signature = (subgroup_size=32, float64=true))]
+    fn spirv<'py>(
+        &self,
+        py: Python<'py>,
+        subgroup_size: u32,
+        float64: bool,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let opts = hypersonic_spirv::SpirvOptions {
+            subgroup_size,
+            float64,
+            fastmath: self.fastmath,
+            ..hypersonic_spirv::SpirvOptions::default()
+        };
+        let module = self
+            .runtime
+            .spirv(&opts)
+            .map_err(|e| crate::devices::runtime_error(py, e, None))?;
+        let bytes: Vec<u8> = module.words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
     /// PTX for compute capability `cc`.
     fn ptx(&self, py: Python<'_>, cc: (u32, u32)) -> PyResult<String> {
         ptx_text(py, &self.module, cc, self.fastmath, false)

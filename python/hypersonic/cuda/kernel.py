@@ -209,6 +209,13 @@ class Kernel:
             return self._specs[tuple(signature)].ptx(cc)
         return {args: ck.ptx(cc) for args, ck in self._specs.items()}
 
+    def inspect_spirv(self, signature=None, subgroup_size=32):
+        """SPIR-V (bytes, for ``spirv-dis``) of each specialization, for a Vulkan
+        device with ``subgroup_size`` lanes."""
+        if signature is not None:
+            return self._specs[tuple(signature)].spirv(subgroup_size)
+        return {args: ck.spirv(subgroup_size) for args, ck in self._specs.items()}
+
     def inspect_ir(self, signature=None):
         """Hypersonic's typed IR of each specialization, by argument types."""
         if signature is not None:

@@ -138,3 +138,30 @@ def test_bad_signature_raises():
 
 def test_ptxas_is_present():
     assert find_ptxas() is not None, "ptxas not found: pip install nvidia-cuda-nvcc-cu12"
+
+
+@hypersonic_only
+def test_inspect_spirv_passes_spirv_val(tmp_path):
+    """The SPIR-V of a kernel, for 32- and 8-lane subgroups, is valid for Vulkan 1.2."""
+    import shutil
+    import subprocess
+
+    spirv_val = shutil.which("spirv-val")
+    assert spirv_val, "spirv-val not found: install Debian's spirv-tools (ci/common.sh does)"
+
+    @cuda.jit("void(float32[:], float32[:])")
+    def warp_sum(a, out):
+        i = cuda.grid(1)
+        v = a[i] if i < a.shape[0] else 0.0
+        for off in (16, 8, 4, 2, 1):
+            v += cuda.shfl_down_sync(0xFFFFFFFF, v, off)
+        if cuda.laneid == 0:
+            cuda.atomic.add(out, 0, v)
+
+    for lanes in (32, 8):
+        words = warp_sum.inspect_spirv(subgroup_size=lanes)
+        (blob,) = words.values()
+        path = tmp_path / f"k{lanes}.spv"
+        path.write_bytes(blob)
+        r = subprocess.run([spirv_val, "--target-env", "vulkan1.2", str(path)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
