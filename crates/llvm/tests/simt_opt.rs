@@ -302,3 +302,75 @@ fn thread_loops_follow_the_contiguous_axis() {
         }
     }
 }
+
+/// A grid-stride loop with a per-thread value carried across iterations:
+/// `acc = 0; for i in range(start, n, stride): acc = acc * 0.5 + a[i];
+/// out[i] = acc` and, after the loop, `last[start] = acc`, where each
+/// thread's iteration order matters.
+fn grid_stride_carried() -> Function {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("grid_stride_carried", vec![t.clone(), t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t.clone());
+    let last = k.param(2, t);
+    let start = k.grid1();
+    let gd = k.geom(Geometry::GridDim, Axis::X);
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let stride = k.bin(BinaryOp::Mul, gd, bd);
+    let stride = k.cast(stride, Type::I64);
+    let n = k.dim(a, 0);
+    let acc = k.local("acc", Type::F64);
+    let z = k.f64c(0.0);
+    k.set(acc, z);
+    let i = k.local("i", Type::I64);
+    k.set(i, start);
+    k.while_(
+        |k| {
+            let iv = k.get(i);
+            k.cmp(CmpOp::Lt, iv, n)
+        },
+        |k| {
+            let iv = k.get(i);
+            let x = k.load(a, &[iv]);
+            let av = k.get(acc);
+            let half = k.f64c(0.5);
+            let h = k.bin(BinaryOp::Mul, av, half);
+            let s = k.bin(BinaryOp::Add, h, x);
+            k.set(acc, s);
+            k.store(out, &[iv], s);
+            let nx = k.bin(BinaryOp::Add, iv, stride);
+            k.set(i, nx);
+        },
+    );
+    let av = k.get(acc);
+    k.store(last, &[start], av);
+    k.finish()
+}
+
+#[test]
+fn grid_stride_loops_in_lockstep_keep_per_thread_order() {
+    let km = compile(vec![grid_stride_carried()], vec![]);
+    let mut r = Rng(77);
+    for (n, blocks, tpb) in [(10_000usize, 7u32, 96u32), (1000, 3, 64), (5, 2, 32)] {
+        let a: Vec<f64> = (0..n).map(|_| r.f64()).collect();
+        let threads = (blocks * tpb) as usize;
+        let out = vec![0f64; n];
+        let last = vec![0f64; threads];
+        let mut args = arr_slots(&a, &[n as i64]);
+        args.extend(arr_slots(&out, &[n as i64]));
+        args.extend(arr_slots(&last, &[threads as i64]));
+        assert_eq!(launch(&km, &args, [blocks, 1, 1], [tpb, 1, 1], 0), 0);
+        let mut want = vec![0f64; n];
+        for s in 0..threads {
+            let mut acc = 0.0;
+            let mut i = s;
+            while i < n {
+                acc = acc * 0.5 + a[i];
+                want[i] = acc;
+                i += threads;
+            }
+            assert_eq!(last[s], acc, "thread {s}");
+        }
+        assert_eq!(out, want);
+    }
+}

@@ -247,6 +247,10 @@ fn first_barrier_loc(b: &Block) -> String {
     String::new()
 }
 
+fn has_return_stmt(b: &Block) -> bool {
+    b.stmts.iter().any(has_return)
+}
+
 fn has_return(s: &Stmt) -> bool {
     match s {
         Stmt::Return { .. } => true,
@@ -316,6 +320,8 @@ struct Sched<'a, 'f> {
     thread_return: bool,
     reduce: bool,
     pred_loops: usize,
+    /// `threadIdx` axes each value depends on ([`tid_axes`]).
+    axes: &'f [u8],
 }
 
 /// Whether a `break`/`continue` of the loop with this body sits under a
@@ -375,6 +381,42 @@ impl<'a> Sched<'a, '_> {
             _ => false,
         };
         pure && op.operands().iter().all(|v| self.blocklevel[v.0 as usize])
+    }
+
+    /// Whether a loop without barriers should run as a block-level
+    /// predicated loop, one iteration of every thread after another, rather
+    /// than each thread's whole loop in turn: a loop that threads leave at
+    /// different times (a grid-stride `for i in range(start, n, stride)`)
+    /// and that indexes arrays by thread. Each thread walking the whole array
+    /// with a stride of the grid's size before the next starts misses the
+    /// caches; in lockstep, consecutive threads touch consecutive elements.
+    /// Threads are independent between barriers, and each thread's iterations
+    /// keep their order, so any race-free kernel gives the same results.
+    fn lockstep(&self, body: &Block) -> bool {
+        fn indexed(b: &Block, axes: &[u8]) -> bool {
+            let by_thread = |idx: &[ValueId]| idx.iter().any(|i| axes[i.0 as usize] != 0);
+            b.stmts.iter().any(|s| match s {
+                Stmt::Let { op, .. } => match op {
+                    Op::ArrayLoad(_, idx) => by_thread(idx),
+                    Op::Atomic { indices, .. } | Op::AtomicCas { indices, .. } => {
+                        by_thread(indices)
+                    }
+                    _ => false,
+                },
+                Stmt::ArrayStore { indices, .. } => by_thread(indices),
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => indexed(then_block, axes) || indexed(else_block, axes),
+                Stmt::Loop { body } => indexed(body, axes),
+                _ => false,
+            })
+        }
+        !self.facts.has_sync(body)
+            && varying_exit(body, self.u, false)
+            && !has_return_stmt(body)
+            && indexed(body, self.axes)
     }
 
     /// Notes stores to candidate block locals inside a per-thread statement.
@@ -520,7 +562,9 @@ impl<'a> Sched<'a, '_> {
                     });
                 }
                 Stmt::Loop { body } => {
-                    if !self.facts.has_sync(body) {
+                    // A grid-stride loop runs in lockstep (see `lockstep`).
+                    let lockstep = preds.is_empty() && lp.is_none() && self.lockstep(body);
+                    if !self.facts.has_sync(body) && !lockstep {
                         self.note_thread_stmt(s);
                         pend.push(s);
                         continue;
@@ -794,9 +838,11 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     let mut cand: Vec<bool> = (0..nl)
         .map(|l| u.is_uniform_local(LocalId(l as u32)))
         .collect();
+    let axes = tid_axes(f);
     let mut sched;
     let nodes = loop {
         sched = Sched {
+            axes: &axes,
             f,
             facts: &facts,
             u,
@@ -910,7 +956,6 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
             }
         })
         .collect();
-    let axes = tid_axes(f);
     let y_inner = regions
         .iter()
         .map(|reg| prefers_y_inner(f, &reg.stmts, &axes))
