@@ -194,7 +194,7 @@ fn shared_memory_atomics_are_exact() {
             n,
             (3 * (n - 1)).max(-5),
             0,
-            -1 & !0x10,
+            !0x10,
             or,
             xor,
             n % 41,
