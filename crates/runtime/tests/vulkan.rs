@@ -6,17 +6,15 @@
 //! Every test skips, saying why, only when there is no Vulkan device at all.
 #![allow(clippy::needless_range_loop)]
 
-#[path = "../../llvm/tests/simt_common/mod.rs"]
-mod simt_common;
-
 use std::process::Command;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
-use hypersonic_ir::{Exception, FuncId, Function, Module};
+use hypersonic_ir::{Exception, Scalar};
 use hypersonic_runtime::*;
 use hypersonic_spirv::SpirvModule;
-use simt_common::Rng;
+use hypersonic_testkit::device::{download, run_case, upload};
+use hypersonic_testkit::{cases, kernels, Case, Rng};
 
 /// Runs before the first use of a Vulkan device (`vulkan_staging.rs`, which
 /// includes this file, sets the environment there).
@@ -72,34 +70,6 @@ macro_rules! device {
 
 fn is_lavapipe(d: &VulkanDevice) -> bool {
     d.features().driver.contains("llvmpipe") || d.info().name.contains("llvmpipe")
-}
-
-fn bytes_of<T: Copy>(v: &[T]) -> Vec<u8> {
-    // SAFETY: plain-old-data elements.
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
-        .to_vec()
-}
-
-fn from_bytes<T: Copy + Default>(b: &[u8]) -> Vec<T> {
-    let n = b.len() / std::mem::size_of::<T>();
-    let mut v = vec![T::default(); n];
-    // SAFETY: plain-old-data elements, sizes match.
-    unsafe {
-        std::ptr::copy_nonoverlapping(b.as_ptr(), v.as_mut_ptr().cast::<u8>(), b.len());
-    }
-    v
-}
-
-fn upload<T: Copy>(d: &dyn Device, v: &[T]) -> DeviceBuffer {
-    let b = d.alloc(std::mem::size_of_val(v)).unwrap();
-    d.copy_htod(&b, 0, &bytes_of(v), None).unwrap();
-    b
-}
-
-fn download<T: Copy + Default>(d: &dyn Device, b: &DeviceBuffer, n: usize) -> Vec<T> {
-    let mut out = vec![0u8; n * std::mem::size_of::<T>()];
-    d.copy_dtoh(&mut out, b, 0, None).unwrap();
-    from_bytes(&out)
 }
 
 // ---------------------------------------------------------------- hand-written SPIR-V
@@ -306,7 +276,7 @@ fn vadd_f32_kernel(in_push: bool) -> Kernel {
 /// Runs the float32 vector add over `n` random elements in blocks of `tpb`
 /// threads and checks it.
 fn run_vadd_f32(d: &VulkanDevice, kernel: &Kernel, n: usize, tpb: u32, seed: u64) {
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let a: Vec<f32> = (0..n).map(|_| r.f64().abs() as f32 * 100.0).collect();
     let b: Vec<f32> = (0..n).map(|_| r.f64() as f32).collect();
     let (da, db) = (upload(d, &a), upload(d, &b));
@@ -394,7 +364,7 @@ fn lists_devices_with_features_and_limits() {
 #[test]
 fn memory_round_trips_with_offsets() {
     let (d, _guard) = device!();
-    let mut r = Rng(7);
+    let mut r = Rng::new(7);
     let staged = std::env::var("HYPERSONIC_VULKAN_STAGING").is_ok_and(|v| v == "1")
         || !d.features().host_visible_device_memory;
     let mut live = Vec::new();
@@ -404,7 +374,7 @@ fn memory_round_trips_with_offsets() {
         assert_eq!(b.device(), d.id());
         assert_eq!(b.addr() % 256, 0, "aligned");
         assert_ne!(b.addr(), 0);
-        let data: Vec<u8> = (0..n).map(|_| r.next() as u8).collect();
+        let data = r.bytes(n);
         let before = d.stats().submissions;
         d.copy_htod(&b, 0, &data, None).unwrap();
         if staged && n > 0 {
@@ -415,7 +385,7 @@ fn memory_round_trips_with_offsets() {
         assert!(back == data, "{n} bytes");
         if n >= 17 {
             // Partial copies at odd offsets.
-            let part: Vec<u8> = (0..n / 3).map(|_| r.next() as u8).collect();
+            let part = r.bytes(n / 3);
             let off = n / 2 - 1;
             let off = off.min(n - part.len());
             d.copy_htod(&b, off, &part, None).unwrap();
@@ -475,9 +445,9 @@ fn freed_memory_is_reused() {
 #[test]
 fn device_to_device_copies_and_memset() {
     let (d, _guard) = device!();
-    let mut r = Rng(3);
+    let mut r = Rng::new(3);
     let n = 100_003;
-    let data: Vec<u8> = (0..n).map(|_| r.next() as u8).collect();
+    let data = r.bytes(n);
     let a = upload(&*d, &data);
     let b = d.alloc(n).unwrap();
     d.memset(&b, 0, n, 0xab, None).unwrap();
@@ -814,7 +784,7 @@ fn buffers_freed_while_work_is_queued_stay_valid_until_it_completes() {
 
 /// Whether the SPIR-V backend compiles kernels yet; prints why not.
 fn spirv_backend_ready(d: &VulkanDevice) -> bool {
-    let k = Kernel::new(simt_common_vadd());
+    let k = Kernel::new(kernels::vecadd(Scalar::F64));
     match k.spirv(&d.spirv_options()) {
         Ok(_) => true,
         Err(e) if e.to_string().contains("not yet") => {
@@ -825,344 +795,43 @@ fn spirv_backend_ready(d: &VulkanDevice) -> bool {
     }
 }
 
-fn module(functions: Vec<Function>, exceptions: Vec<Exception>) -> Module {
-    Module {
-        functions,
-        entry: FuncId(0),
-        exceptions,
+/// Runs a case of the kernel suite on the Vulkan device (alone when it
+/// raises: exceptions are reported by the next synchronisation).
+fn on_vulkan(case: Case) {
+    let Some(d) = vk() else { return };
+    let (_shared, _alone);
+    if case.runs.iter().any(|r| r.raises.is_some()) {
+        _alone = exclusive();
+    } else {
+        _shared = shared();
     }
+    if !spirv_backend_ready(&d) {
+        return;
+    }
+    run_case(&*d, &case);
 }
 
-fn simt_common_vadd() -> Module {
-    module(vec![simt_common::vecadd()], vec![])
+/// The kernel suite of `hypersonic-testkit`, compiled to SPIR-V and run on
+/// the device: integer semantics, float64 math through the shared math
+/// library, 32-lane warps emulated on lavapipe's 8-lane subgroups, atomics,
+/// local/const/dynamic shared arrays, exceptions, 2-D grids.
+mod suite {
+    hypersonic_testkit::suite!(super::on_vulkan);
 }
 
-fn array_args(args: &mut KernelArgs, b: &DeviceBuffer, n: usize, itemsize: i64) {
-    args.contiguous_array(b.addr(), &[n as i64], itemsize);
-}
-
+/// `for i in range(cuda.grid(1), n, cuda.gridsize(1)): out[i] += 2 * a[i]`
+/// over a grid larger than one dispatch (lavapipe: 65535 blocks along x),
+/// which the runtime splits: `gridDim` comes from the push constants, so each
+/// element is visited exactly once.
 #[test]
-fn ir_vector_add() {
+fn ir_grid_stride_loop_over_split_grids() {
     let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
+    let max = d.features().max_workgroup_count[0];
+    if max >= 200_000 {
+        eprintln!("skipping: this device dispatches {max} blocks at once");
         return;
     }
-    let kernel = Kernel::new(simt_common_vadd());
-    let mut r = Rng(17);
-    for (n, tpb) in [(1usize, 32u32), (1000, 128), (100_003, 256)] {
-        let a: Vec<f64> = (0..n).map(|_| r.f64()).collect();
-        let b: Vec<f64> = (0..n).map(|_| r.f64()).collect();
-        let (da, db) = (upload(&*d, &a), upload(&*d, &b));
-        let dc = d.alloc(n * 8).unwrap();
-        let mut args = KernelArgs::new();
-        array_args(&mut args, &da, n, 8);
-        array_args(&mut args, &db, n, 8);
-        array_args(&mut args, &dc, n, 8);
-        // SAFETY: three live arrays of n float64.
-        unsafe {
-            d.launch(
-                &kernel,
-                &LaunchConfig::linear((n as u32).div_ceil(tpb), tpb),
-                args.as_slice(),
-                None,
-            )
-        }
-        .unwrap();
-        let c: Vec<f64> = download(&*d, &dc, n);
-        for i in 0..n {
-            assert_eq!(c[i], a[i] + b[i], "element {i} of {n}");
-        }
-    }
-}
-
-/// Block tree reduction in shared memory with barriers:
-/// `out[blockIdx.x] = sum(block's a)` (blocks of at most 256 threads).
-fn block_reduce() -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let t = a1(Scalar::F64);
-    let mut k = K::new("block_sum", vec![t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let out = k.param(1, t);
-    let sh = k.shared(Scalar::F64, &[256], false);
-    let tid = k.tid();
-    let i = k.grid1();
-    let n = k.dim(a, 0);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_else(
-        inb,
-        |k| {
-            let x = k.load(a, &[i]);
-            k.store(sh, &[tid], x);
-        },
-        |k| {
-            let z = k.f64c(0.0);
-            k.store(sh, &[tid], z);
-        },
-    );
-    k.barrier();
-    let s = k.local("s", I32);
-    let bd = k.geom(Geometry::BlockDim, Axis::X);
-    let two = k.i32c(2);
-    let half = k.bin(BinaryOp::FloorDiv, bd, two);
-    k.set(s, half);
-    k.while_(
-        |k| {
-            let sv = k.get(s);
-            let z = k.i32c(0);
-            k.cmp(CmpOp::Gt, sv, z)
-        },
-        |k| {
-            let sv = k.get(s);
-            let s64 = k.cast(sv, Type::I64);
-            let lt = k.cmp(CmpOp::Lt, tid, s64);
-            k.if_(lt, |k| {
-                let j = k.bin(BinaryOp::Add, tid, s64);
-                let x = k.load(sh, &[tid]);
-                let y = k.load(sh, &[j]);
-                let z = k.bin(BinaryOp::Add, x, y);
-                k.store(sh, &[tid], z);
-            });
-            k.barrier();
-            let sv = k.get(s);
-            let two = k.i32c(2);
-            let h = k.bin(BinaryOp::FloorDiv, sv, two);
-            k.set(s, h);
-        },
-    );
-    let zero = k.i64c(0);
-    let is0 = k.cmp(CmpOp::Eq, tid, zero);
-    k.if_(is0, |k| {
-        let x = k.load(sh, &[zero]);
-        let b = k.geom(Geometry::BlockIdx, Axis::X);
-        let b = k.cast(b, Type::I64);
-        k.store(out, &[b], x);
-    });
-    k.finish()
-}
-
-#[test]
-fn ir_shared_memory_reduction() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(vec![block_reduce()], vec![]));
-    let mut r = Rng(11);
-    for (n, tpb) in [(1000usize, 256u32), (4096, 128), (77, 64)] {
-        let a: Vec<f64> = (0..n).map(|_| r.f64()).collect();
-        let blocks = (n as u32).div_ceil(tpb) as usize;
-        let da = upload(&*d, &a);
-        let dout = d.alloc(blocks * 8).unwrap();
-        let mut args = KernelArgs::new();
-        array_args(&mut args, &da, n, 8);
-        array_args(&mut args, &dout, blocks, 8);
-        // SAFETY: live arrays of the sizes in their slots.
-        unsafe {
-            d.launch(
-                &kernel,
-                &LaunchConfig::linear(blocks as u32, tpb),
-                args.as_slice(),
-                None,
-            )
-        }
-        .unwrap();
-        let out: Vec<f64> = download(&*d, &dout, blocks);
-        for bi in 0..blocks {
-            let lo = bi * tpb as usize;
-            let hi = (lo + tpb as usize).min(n);
-            let want: f64 = a[lo..hi].iter().sum();
-            assert!(
-                (out[bi] - want).abs() < 1e-9,
-                "block {bi}: {} vs {want}",
-                out[bi]
-            );
-        }
-    }
-}
-
-/// `hist[data[i]] += 1` with int64 atomics on global memory, and a per-block
-/// int32 histogram in shared memory merged into `shist` with atomics.
-fn histogram(nbins: i64) -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let ti = a1(Scalar::I64);
-    let t32 = a1(Scalar::I32);
-    let mut k = K::new("histogram", vec![ti.clone(), ti.clone(), t32.clone()]);
-    let data = k.param(0, ti.clone());
-    let hist = k.param(1, ti);
-    let shist = k.param(2, t32);
-    let sh = k.shared(Scalar::I32, &[nbins], false);
-    let tid = k.tid();
-    let bd = k.geom(Geometry::BlockDim, Axis::X);
-    let bd = k.cast(bd, Type::I64);
-    let nb = k.i64c(nbins);
-    let j = k.local("j", Type::I64);
-    k.set(j, tid);
-    k.while_(
-        |k| {
-            let jv = k.get(j);
-            k.cmp(CmpOp::Lt, jv, nb)
-        },
-        |k| {
-            let jv = k.get(j);
-            let z = k.i32c(0);
-            k.store(sh, &[jv], z);
-            let n = k.bin(BinaryOp::Add, jv, bd);
-            k.set(j, n);
-        },
-    );
-    k.barrier();
-    let i = k.grid1();
-    let n = k.dim(data, 0);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_(inb, |k| {
-        let bin = k.load(data, &[i]);
-        let one = k.i64c(1);
-        k.emit(
-            Op::Atomic {
-                op: AtomicOp::Add,
-                array: hist,
-                indices: vec![bin],
-                value: one,
-            },
-            Type::I64,
-        );
-        let one = k.i32c(1);
-        k.emit(
-            Op::Atomic {
-                op: AtomicOp::Add,
-                array: sh,
-                indices: vec![bin],
-                value: one,
-            },
-            I32,
-        );
-    });
-    k.barrier();
-    k.set(j, tid);
-    k.while_(
-        |k| {
-            let jv = k.get(j);
-            k.cmp(CmpOp::Lt, jv, nb)
-        },
-        |k| {
-            let jv = k.get(j);
-            let c = k.load(sh, &[jv]);
-            k.emit(
-                Op::Atomic {
-                    op: AtomicOp::Add,
-                    array: shist,
-                    indices: vec![jv],
-                    value: c,
-                },
-                I32,
-            );
-            let n = k.bin(BinaryOp::Add, jv, bd);
-            k.set(j, n);
-        },
-    );
-    k.finish()
-}
-
-#[test]
-fn ir_atomic_histogram() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let nbins = 37usize;
-    let kernel = Kernel::new(module(vec![histogram(nbins as i64)], vec![]));
-    let mut r = Rng(99);
-    let n = 20_000usize;
-    let data: Vec<i64> = (0..n).map(|_| r.below(nbins as u64) as i64).collect();
-    let dd = upload(&*d, &data);
-    let dh = d.alloc(nbins * 8).unwrap();
-    let ds = d.alloc(nbins * 4).unwrap();
-    d.memset(&dh, 0, nbins * 8, 0, None).unwrap();
-    d.memset(&ds, 0, nbins * 4, 0, None).unwrap();
-    let mut args = KernelArgs::new();
-    array_args(&mut args, &dd, n, 8);
-    array_args(&mut args, &dh, nbins, 8);
-    array_args(&mut args, &ds, nbins, 4);
-    // SAFETY: live arrays of the sizes in their slots.
-    unsafe {
-        d.launch(
-            &kernel,
-            &LaunchConfig::linear((n as u32).div_ceil(128), 128),
-            args.as_slice(),
-            None,
-        )
-    }
-    .unwrap();
-    let mut want = vec![0i64; nbins];
-    for &x in &data {
-        want[x as usize] += 1;
-    }
-    assert_eq!(download::<i64>(&*d, &dh, nbins), want);
-    let s: Vec<i32> = download(&*d, &ds, nbins);
-    assert_eq!(s.iter().map(|&x| x as i64).collect::<Vec<_>>(), want);
-}
-
-/// `out[i] = a[i]; if a[i] < 0: raise ValueError("negative")`.
-fn raising() -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let t = a1(Scalar::F64);
-    let mut k = K::new("raising", vec![t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let out = k.param(1, t);
-    let i = k.grid1();
-    let x = k.load(a, &[i]);
-    k.store(out, &[i], x);
-    let z = k.f64c(0.0);
-    let neg = k.cmp(CmpOp::Lt, x, z);
-    k.if_(neg, |k| {
-        k.b.push(Stmt::Raise {
-            exc: ExcId(0),
-            loc: Loc::default(),
-        })
-    });
-    k.finish()
-}
-
-#[test]
-fn ir_kernel_that_raises() {
-    let (d, _guard) = device!(exclusive);
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(
-        vec![raising()],
-        vec![Exception {
-            class: "ValueError".into(),
-            message: "negative".into(),
-        }],
-    ));
-    let n = 128usize;
-    let mut a: Vec<f64> = (0..n).map(|x| x as f64).collect();
-    let out = d.alloc(n * 8).unwrap();
-    for raise in [false, true] {
-        if raise {
-            a[100] = -1.0;
-        }
-        let da = upload(&*d, &a);
-        let mut args = KernelArgs::new();
-        array_args(&mut args, &da, n, 8);
-        array_args(&mut args, &out, n, 8);
-        // SAFETY: live arrays of n float64.
-        unsafe { d.launch(&kernel, &LaunchConfig::linear(2, 64), args.as_slice(), None) }.unwrap();
-        match d.synchronize() {
-            Ok(()) => assert!(!raise),
-            Err(e) => {
-                assert!(raise, "{e}");
-                assert_eq!(
-                    e.to_string(),
-                    "kernel `raising` raised ValueError: negative"
-                );
-            }
-        }
-    }
+    run_case(&*d, &cases::grid_stride_over(&[(max + 1, 1)]));
 }
 
 #[test]
@@ -1171,7 +840,7 @@ fn ir_kernel_compiled_once_per_device() {
     if !spirv_backend_ready(&d) {
         return;
     }
-    let kernel = Kernel::new(simt_common_vadd());
+    let kernel = Kernel::new(kernels::vecadd(Scalar::F64));
     let opts = d.spirv_options();
     let m = kernel.spirv(&opts).unwrap();
     assert!(Arc::ptr_eq(&m, &kernel.spirv(&opts).unwrap()), "cached");
@@ -1246,418 +915,6 @@ fn timings() {
     assert!(got.iter().all(|&x| x == 3.0));
 }
 
-// ---------------------------------------------------------------- more IR kernels
-
-fn launch_ir(d: &VulkanDevice, kernel: &Kernel, config: LaunchConfig, args: &KernelArgs) {
-    // SAFETY: every caller passes live arrays of the sizes in their slots.
-    unsafe { d.launch(kernel, &config, args.as_slice(), None) }.unwrap();
-}
-
-/// Warp sum with `shfl_down_sync` and an inclusive `shfl_up_sync` scan (32-lane
-/// warps: emulated on lavapipe's 8-lane subgroups).
-fn warp_kernels() -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let ti = a1(Scalar::I64);
-    let mut k = K::new("warp", vec![ti.clone(), ti.clone(), ti.clone()]);
-    let a = k.param(0, ti.clone());
-    let red = k.param(1, ti.clone());
-    let scan = k.param(2, ti);
-    let i = k.grid1();
-    let x0 = k.load(a, &[i]);
-    let v = k.local("v", Type::I64);
-    k.set(v, x0);
-    let off = k.local("off", I32);
-    let sixteen = k.i32c(16);
-    k.set(off, sixteen);
-    k.while_(
-        |k| {
-            let o = k.get(off);
-            let z = k.i32c(0);
-            k.cmp(CmpOp::Gt, o, z)
-        },
-        |k| {
-            let o = k.get(off);
-            let vv = k.get(v);
-            let y = k.shfl(Shuffle::Down, vv, o, 32);
-            let s = k.bin(BinaryOp::Add, vv, y);
-            k.set(v, s);
-            let two = k.i32c(2);
-            let h = k.bin(BinaryOp::FloorDiv, o, two);
-            k.set(off, h);
-        },
-    );
-    let lane = k.emit(Op::LaneId, I32);
-    let z = k.i32c(0);
-    let is0 = k.cmp(CmpOp::Eq, lane, z);
-    k.if_(is0, |k| {
-        let vv = k.get(v);
-        let s32 = k.i64c(32);
-        let wi = k.bin(BinaryOp::FloorDiv, i, s32);
-        k.store(red, &[wi], vv);
-    });
-    k.set(v, x0);
-    for dd in [1i64, 2, 4, 8, 16] {
-        let dv = k.i32c(dd);
-        let vv = k.get(v);
-        let y = k.shfl(Shuffle::Up, vv, dv, 32);
-        let ge = k.cmp(CmpOp::Ge, lane, dv);
-        k.if_(ge, |k| {
-            let s = k.bin(BinaryOp::Add, vv, y);
-            k.set(v, s);
-        });
-    }
-    let vv = k.get(v);
-    k.store(scan, &[i], vv);
-    k.finish()
-}
-
-#[test]
-fn ir_warp_shuffle_reduction_and_scan() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(vec![warp_kernels()], vec![]));
-    let mut r = Rng(5);
-    let n = 512usize;
-    let a: Vec<i64> = (0..n).map(|_| r.below(1000) as i64 - 500).collect();
-    let da = upload(&*d, &a);
-    let (dr, ds) = (d.alloc(n / 32 * 8).unwrap(), d.alloc(n * 8).unwrap());
-    let mut args = KernelArgs::new();
-    array_args(&mut args, &da, n, 8);
-    array_args(&mut args, &dr, n / 32, 8);
-    array_args(&mut args, &ds, n, 8);
-    launch_ir(&d, &kernel, LaunchConfig::linear(4, 128), &args);
-    let red: Vec<i64> = download(&*d, &dr, n / 32);
-    let scan: Vec<i64> = download(&*d, &ds, n);
-    for w in 0..n / 32 {
-        let lanes = &a[w * 32..w * 32 + 32];
-        assert_eq!(red[w], lanes.iter().sum::<i64>(), "warp {w}");
-        let mut s = 0;
-        for l in 0..32 {
-            s += lanes[l];
-            assert_eq!(scan[w * 32 + l], s, "scan warp {w} lane {l}");
-        }
-    }
-}
-
-/// `sh = cuda.shared.array(0, float32)`; `out[i] = sh[reversed tid] + len(sh)`.
-fn reverse_dynamic() -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let t = a1(Scalar::F32);
-    let mut k = K::new("reverse", vec![t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let out = k.param(1, t);
-    let sh = k.shared(Scalar::F32, &[0], true);
-    let tid = k.tid();
-    let i = k.grid1();
-    let x = k.load(a, &[i]);
-    k.store(sh, &[tid], x);
-    k.barrier();
-    let bd = k.geom(Geometry::BlockDim, Axis::X);
-    let bd = k.cast(bd, Type::I64);
-    let one = k.i64c(1);
-    let j = k.bin(BinaryOp::Sub, bd, one);
-    let j = k.bin(BinaryOp::Sub, j, tid);
-    let len = k.dim(sh, 0);
-    let lenf = k.cast(len, F32);
-    let y = k.load(sh, &[j]);
-    let y = k.bin(BinaryOp::Add, y, lenf);
-    k.store(out, &[i], y);
-    k.finish()
-}
-
-#[test]
-fn ir_dynamic_shared_memory() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(vec![reverse_dynamic()], vec![]));
-    for tpb in [64usize, 128] {
-        let n = tpb * 3;
-        let a: Vec<f32> = (0..n).map(|x| x as f32 * 0.5).collect();
-        let da = upload(&*d, &a);
-        let dout = d.alloc(n * 4).unwrap();
-        let mut args = KernelArgs::new();
-        array_args(&mut args, &da, n, 4);
-        array_args(&mut args, &dout, n, 4);
-        let config = LaunchConfig {
-            grid: [3, 1, 1],
-            block: [tpb as u32, 1, 1],
-            dynamic_shared_bytes: (tpb * 4) as u64,
-        };
-        launch_ir(&d, &kernel, config, &args);
-        let out: Vec<f32> = download(&*d, &dout, n);
-        for i in 0..n {
-            let (b, t) = (i / tpb, i % tpb);
-            assert_eq!(out[i], a[b * tpb + tpb - 1 - t] + tpb as f32, "at {i}");
-        }
-    }
-}
-
-/// `for i in range(cuda.grid(1), n, cuda.gridsize(1)): out[i] = 2 * a[i]`.
-/// `t = int64(threadIdx.x)`; `if t < 4: out[t] = 1`; `if t < 8: out[8 + t] =
-/// int64(vals[t])`, `out[16 + t] = int64(vals[t]) < -2`: signed comparisons of
-/// sign-extended values with constants (which Mesa 22's lavapipe folded to
-/// false when the extension was an `OpSConvert`), and negative values extended.
-fn sign_extension() -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let (o, v) = (a1(Scalar::I64), a1(Scalar::I32));
-    let mut k = K::new("sign_extension", vec![o.clone(), v.clone()]);
-    let out = k.param(0, o);
-    let vals = k.param(1, v);
-    let t = k.tid();
-    let four = k.i64c(4);
-    let c = k.cmp(CmpOp::Lt, t, four);
-    k.if_(c, |k| {
-        let one = k.i64c(1);
-        k.store(out, &[t], one);
-    });
-    let eight = k.i64c(8);
-    let c = k.cmp(CmpOp::Lt, t, eight);
-    k.if_(c, |k| {
-        let x = k.load(vals, &[t]);
-        let x = k.cast(x, Type::I64);
-        let eight = k.i64c(8);
-        let at = k.bin(BinaryOp::Add, t, eight);
-        k.store(out, &[at], x);
-        let m2 = k.i64c(-2);
-        let neg = k.cmp(CmpOp::Lt, x, m2);
-        let flag = k.cast(neg, Type::I64);
-        let sixteen = k.i64c(16);
-        let at = k.bin(BinaryOp::Add, t, sixteen);
-        k.store(out, &[at], flag);
-    });
-    k.finish()
-}
-
-#[test]
-fn ir_signed_comparisons_of_extended_values_with_constants() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(vec![sign_extension()], vec![]));
-    let vals: Vec<i32> = vec![-5, 3, i32::MIN, -1, 0, i32::MAX, -2, -3];
-    let dv = upload(&*d, &vals);
-    let dout = upload(&*d, &[0i64; 24]);
-    let mut args = KernelArgs::new();
-    array_args(&mut args, &dout, 24, 8);
-    array_args(&mut args, &dv, 8, 4);
-    launch_ir(&d, &kernel, LaunchConfig::linear(1, 16), &args);
-    let out: Vec<i64> = download(&*d, &dout, 24);
-    let mut want = vec![0i64; 24];
-    for t in 0..8 {
-        if t < 4 {
-            want[t] = 1;
-        }
-        want[8 + t] = vals[t] as i64;
-        want[16 + t] = (i64::from(vals[t]) < -2) as i64;
-    }
-    assert_eq!(out, want);
-}
-
-fn grid_stride() -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let t = a1(Scalar::F64);
-    let mut k = K::new("grid_stride", vec![t.clone(), t.clone()]);
-    let a = k.param(0, t.clone());
-    let out = k.param(1, t);
-    let start = k.grid1();
-    let gd = k.geom(Geometry::GridDim, Axis::X);
-    let bd = k.geom(Geometry::BlockDim, Axis::X);
-    let stride = k.bin(BinaryOp::Mul, gd, bd);
-    let stride = k.cast(stride, Type::I64);
-    let n = k.dim(a, 0);
-    let i = k.local("i", Type::I64);
-    k.set(i, start);
-    k.while_(
-        |k| {
-            let iv = k.get(i);
-            k.cmp(CmpOp::Lt, iv, n)
-        },
-        |k| {
-            let iv = k.get(i);
-            let x = k.load(a, &[iv]);
-            let two = k.f64c(2.0);
-            let y = k.bin(BinaryOp::Mul, x, two);
-            // Accumulated, so that an element visited twice (or never) shows.
-            let o = k.load(out, &[iv]);
-            let y = k.bin(BinaryOp::Add, o, y);
-            k.store(out, &[iv], y);
-            let nx = k.bin(BinaryOp::Add, iv, stride);
-            k.set(i, nx);
-        },
-    );
-    k.finish()
-}
-
-/// `for i in range(cuda.grid(1), n, cuda.gridsize(1)): out[i] += 2 * a[i]`,
-/// also over a grid larger than one dispatch (lavapipe: 65535 blocks along x),
-/// which the runtime splits: `gridDim` comes from the push constants, so each
-/// element is visited exactly once.
-#[test]
-fn ir_grid_stride_loop_over_split_grids() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(vec![grid_stride()], vec![]));
-    let max = d.features().max_workgroup_count[0];
-    let mut r = Rng(23);
-    let n = 200_000usize;
-    let a: Vec<f64> = (0..n).map(|_| r.f64()).collect();
-    let da = upload(&*d, &a);
-    let mut configs = vec![LaunchConfig::linear(7, 96), LaunchConfig::linear(70_000, 1)];
-    if max < 200_000 {
-        configs.push(LaunchConfig::linear(max + 1, 1));
-    }
-    for config in configs {
-        let dout = upload(&*d, &vec![0f64; n]);
-        let mut args = KernelArgs::new();
-        array_args(&mut args, &da, n, 8);
-        array_args(&mut args, &dout, n, 8);
-        launch_ir(&d, &kernel, config, &args);
-        let out: Vec<f64> = download(&*d, &dout, n);
-        for i in 0..n {
-            assert_eq!(
-                out[i],
-                a[i] * 2.0,
-                "element {i}, {} blocks (at most {max} per dispatch)",
-                config.grid[0]
-            );
-        }
-    }
-}
-
-#[test]
-fn ir_tiled_matmul_with_2d_blocks() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let kernel = Kernel::new(module(vec![simt_common::matmul_tiled()], vec![]));
-    let t = simt_common::TILE as u32;
-    for (m, kk, n, seed) in [
-        (70usize, 33usize, 50usize, 3u64),
-        (64, 64, 64, 4),
-        (5, 100, 3, 5),
-    ] {
-        let mut r = Rng(seed);
-        let a: Vec<f64> = (0..m * kk).map(|_| r.f64()).collect();
-        let b: Vec<f64> = (0..kk * n).map(|_| r.f64()).collect();
-        let (da, db) = (upload(&*d, &a), upload(&*d, &b));
-        let dc = d.alloc(m * n * 8).unwrap();
-        let mut args = KernelArgs::new();
-        args.contiguous_array(da.addr(), &[m as i64, kk as i64], 8);
-        args.contiguous_array(db.addr(), &[kk as i64, n as i64], 8);
-        args.contiguous_array(dc.addr(), &[m as i64, n as i64], 8);
-        let config = LaunchConfig {
-            grid: [(n as u32).div_ceil(t), (m as u32).div_ceil(t), 1],
-            block: [t, t, 1],
-            dynamic_shared_bytes: 0,
-        };
-        launch_ir(&d, &kernel, config, &args);
-        let c: Vec<f64> = download(&*d, &dc, m * n);
-        for i in 0..m {
-            for j in 0..n {
-                let want: f64 = (0..kk).map(|p| a[i * kk + p] * b[p * n + j]).sum();
-                let got = c[i * n + j];
-                assert!(
-                    (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
-                    "{m}x{kk}x{n} at ({i}, {j}): {got} vs {want}"
-                );
-            }
-        }
-    }
-}
-
-/// `cuda.atomic.add(out, data[i], w[i])` on `dtype` floats in global memory.
-fn float_atomics(dtype: hypersonic_ir::Scalar) -> Function {
-    use hypersonic_ir::*;
-    use simt_common::*;
-    let ti = a1(Scalar::I64);
-    let tf = a1(dtype);
-    let mut k = K::new("fhist", vec![ti.clone(), tf.clone(), tf.clone()]);
-    let data = k.param(0, ti);
-    let w = k.param(1, tf.clone());
-    let out = k.param(2, tf);
-    let i = k.grid1();
-    let n = k.dim(data, 0);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_(inb, |k| {
-        let bin = k.load(data, &[i]);
-        let x = k.load(w, &[i]);
-        k.emit(
-            Op::Atomic {
-                op: AtomicOp::Add,
-                array: out,
-                indices: vec![bin],
-                value: x,
-            },
-            Type::Scalar(dtype),
-        );
-    });
-    k.finish()
-}
-
-#[test]
-fn ir_float_atomics() {
-    let (d, _guard) = device!();
-    if !spirv_backend_ready(&d) {
-        return;
-    }
-    let (nbins, n) = (13usize, 5000usize);
-    let mut r = Rng(31);
-    let data: Vec<i64> = (0..n).map(|_| r.below(nbins as u64) as i64).collect();
-    // Multiples of 1/8: exact in any order.
-    let w: Vec<f64> = (0..n).map(|_| r.below(64) as f64 / 8.0).collect();
-    let mut want = vec![0f64; nbins];
-    for i in 0..n {
-        want[data[i] as usize] += w[i];
-    }
-    let dd = upload(&*d, &data);
-    for dtype in [hypersonic_ir::Scalar::F32, hypersonic_ir::Scalar::F64] {
-        let kernel = Kernel::new(module(vec![float_atomics(dtype)], vec![]));
-        let size = if dtype == hypersonic_ir::Scalar::F32 {
-            4
-        } else {
-            8
-        };
-        let dw = if size == 4 {
-            upload(&*d, &w.iter().map(|&x| x as f32).collect::<Vec<_>>())
-        } else {
-            upload(&*d, &w)
-        };
-        let dout = d.alloc(nbins * size).unwrap();
-        d.memset(&dout, 0, nbins * size, 0, None).unwrap();
-        let mut args = KernelArgs::new();
-        array_args(&mut args, &dd, n, 8);
-        array_args(&mut args, &dw, n, size as i64);
-        array_args(&mut args, &dout, nbins, size as i64);
-        launch_ir(
-            &d,
-            &kernel,
-            LaunchConfig::linear((n as u32).div_ceil(128), 128),
-            &args,
-        );
-        let got: Vec<f64> = if size == 4 {
-            download::<f32>(&*d, &dout, nbins)
-                .into_iter()
-                .map(f64::from)
-                .collect()
-        } else {
-            download(&*d, &dout, nbins)
-        };
-        assert_eq!(got, want, "{dtype:?}");
-    }
-}
-
 /// The IR float64 vector add over 1M elements on lavapipe and on the CPU
 /// device (printed; run with `--nocapture`).
 #[test]
@@ -1667,7 +924,7 @@ fn ir_vector_add_timing_against_the_cpu_device() {
         return;
     }
     let n = 1 << 20;
-    let kernel = Kernel::new(simt_common_vadd());
+    let kernel = Kernel::new(kernels::vecadd(Scalar::F64));
     let a: Vec<f64> = (0..n).map(|i| i as f64).collect();
     let cpu = cpu_device();
     let devices: Vec<Arc<dyn Device>> = vec![d.clone(), cpu];
@@ -1678,9 +935,9 @@ fn ir_vector_add_timing_against_the_cpu_device() {
         let (da, db) = (upload(&*dev, &a), upload(&*dev, &a));
         let dc = dev.alloc(n * 8).unwrap();
         let mut args = KernelArgs::new();
-        array_args(&mut args, &da, n, 8);
-        array_args(&mut args, &db, n, 8);
-        array_args(&mut args, &dc, n, 8);
+        for b in [&da, &db, &dc] {
+            args.contiguous_array(b.addr(), &[n as i64], 8);
+        }
         let run = || {
             // SAFETY: three live arrays of n float64.
             unsafe {
