@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hypersonic_ir::builder::FunctionBuilder;
 use hypersonic_ir::*;
+use hypersonic_testkit::{arr, kernels, Case, F32, I32, K};
 
 use crate::*;
 
@@ -83,167 +83,17 @@ fn compile_all(m: &Module) -> SpirvModule {
     last.unwrap()
 }
 
-const I32: Type = Type::Scalar(Scalar::I32);
-const U32: Type = Type::Scalar(Scalar::U32);
-const F32: Type = Type::Scalar(Scalar::F32);
-
-fn arr(s: Scalar, nd: u8) -> Type {
-    Type::array(s, nd, Layout::C)
+/// Every kernel of the suite compiles and validates in each subgroup mode.
+fn spirv_case(case: Case) {
+    compile_all(&case.module);
 }
 
-/// A thin layer over `FunctionBuilder` for writing kernels.
-struct K {
-    b: FunctionBuilder,
-    params: Vec<Type>,
-    exceptions: Vec<Exception>,
-    extra: Vec<Function>,
-}
-
-impl K {
-    fn new(name: &str, params: Vec<Type>) -> K {
-        K {
-            b: FunctionBuilder::new(name, params.clone(), Type::None),
-            params,
-            exceptions: vec![],
-            extra: vec![],
-        }
-    }
-    fn e(&mut self, op: Op, t: Type) -> ValueId {
-        self.b.emit(op, t)
-    }
-    fn param(&mut self, i: u32) -> ValueId {
-        let t = self.params[i as usize].clone();
-        self.e(Op::Param(i), t)
-    }
-    fn int(&mut self, s: Scalar, v: i64) -> ValueId {
-        self.e(Op::Const(Const::Int(v)), Type::Scalar(s))
-    }
-    fn i64(&mut self, v: i64) -> ValueId {
-        self.int(Scalar::I64, v)
-    }
-    fn i32(&mut self, v: i64) -> ValueId {
-        self.int(Scalar::I32, v)
-    }
-    fn float(&mut self, s: Scalar, v: f64) -> ValueId {
-        self.e(Op::Const(Const::Float(v)), Type::Scalar(s))
-    }
-    fn ty(&self, v: ValueId) -> Type {
-        self.b.value_type(v).clone()
-    }
-    fn bin(&mut self, o: BinaryOp, a: ValueId, b: ValueId) -> ValueId {
-        let t = self.ty(a);
-        self.e(Op::Binary(o, a, b), t)
-    }
-    fn cmp(&mut self, o: CmpOp, a: ValueId, b: ValueId) -> ValueId {
-        self.e(Op::Compare(o, a, b), Type::BOOL)
-    }
-    fn cast(&mut self, a: ValueId, s: Scalar) -> ValueId {
-        self.e(Op::Cast(a), Type::Scalar(s))
-    }
-    fn geo(&mut self, g: Geometry) -> ValueId {
-        self.e(Op::Geometry(g, Axis::X), I32)
-    }
-    /// `blockIdx.x * blockDim.x + threadIdx.x` as an int64.
-    fn global_id(&mut self) -> ValueId {
-        let bi = self.geo(Geometry::BlockIdx);
-        let bd = self.geo(Geometry::BlockDim);
-        let t = self.geo(Geometry::ThreadIdx);
-        let m = self.bin(BinaryOp::Mul, bi, bd);
-        let s = self.bin(BinaryOp::Add, m, t);
-        self.cast(s, Scalar::I64)
-    }
-    fn load(&mut self, a: ValueId, idx: &[ValueId]) -> ValueId {
-        let t = match self.ty(a) {
-            Type::Array { dtype, .. } => Type::Scalar(dtype),
-            _ => panic!("not an array"),
-        };
-        self.e(Op::ArrayLoad(a, idx.to_vec()), t)
-    }
-    fn store(&mut self, a: ValueId, idx: &[ValueId], v: ValueId) {
-        self.b.push(Stmt::ArrayStore {
-            array: a,
-            indices: idx.to_vec(),
-            value: v,
-            loc: Loc::default(),
-        });
-    }
-    fn if_(&mut self, c: ValueId, then: impl FnOnce(&mut K)) {
-        self.if_else(c, then, |_| {})
-    }
-    fn if_else(&mut self, c: ValueId, then: impl FnOnce(&mut K), els: impl FnOnce(&mut K)) {
-        self.b.open_block();
-        then(self);
-        let t = self.b.close_block();
-        self.b.open_block();
-        els(self);
-        let e = self.b.close_block();
-        self.b.push(Stmt::If {
-            cond: c,
-            then_block: t,
-            else_block: e,
-        });
-    }
-    fn loop_(&mut self, body: impl FnOnce(&mut K)) {
-        self.b.open_block();
-        body(self);
-        let body = self.b.close_block();
-        self.b.push(Stmt::Loop { body });
-    }
-    /// `for i in range(start, stop)` over a fresh int64 local; `body` gets `i`.
-    fn range(&mut self, start: ValueId, stop: ValueId, body: impl FnOnce(&mut K, ValueId)) {
-        let l = self.b.add_local("i", Type::I64);
-        self.b.push(Stmt::Store {
-            local: l,
-            value: start,
-        });
-        self.loop_(|k| {
-            let i = k.e(Op::LoadLocal(l), Type::I64);
-            let done = k.cmp(CmpOp::Ge, i, stop);
-            k.if_(done, |k| k.b.push(Stmt::Break));
-            body(k, i);
-            let one = k.i64(1);
-            let n = k.bin(BinaryOp::Add, i, one);
-            k.b.push(Stmt::Store { local: l, value: n });
-        });
-    }
-    fn raise(&mut self, class: &str) {
-        self.exceptions.push(Exception {
-            class: class.into(),
-            message: String::new(),
-        });
-        let exc = ExcId(self.exceptions.len() as u32 - 1);
-        self.b.push(Stmt::Raise {
-            exc,
-            loc: Loc::default(),
-        });
-    }
-    fn finish(mut self) -> Module {
-        self.b.push(Stmt::Return { value: None });
-        let mut functions = vec![self.b.finish()];
-        functions.extend(self.extra);
-        let m = Module {
-            functions,
-            entry: FuncId(0),
-            exceptions: self.exceptions,
-        };
-        verify::verify_module(&m).unwrap_or_else(|e| panic!("bad test IR: {e}"));
-        m
-    }
+mod suite {
+    hypersonic_testkit::suite!(super::spirv_case);
 }
 
 fn vadd(s: Scalar) -> Module {
-    let mut k = K::new(&format!("vadd_{s}"), vec![arr(s, 1), arr(s, 1), arr(s, 1)]);
-    let (a, b, out) = (k.param(0), k.param(1), k.param(2));
-    let i = k.global_id();
-    let n = k.e(Op::ArrayDim(out, 0), Type::I64);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_(inb, |k| {
-        let x = k.load(a, &[i]);
-        let y = k.load(b, &[i]);
-        let z = k.bin(BinaryOp::Add, x, y);
-        k.store(out, &[i], z);
-    });
-    k.finish()
+    kernels::vecadd(s)
 }
 
 #[test]
@@ -283,155 +133,21 @@ fn slots_in_a_buffer_when_push_constants_are_too_small() {
     assert_eq!(m.push_constant_bytes, 16);
 }
 
-fn block_reduce() -> Module {
-    // out[blockIdx] = sum(a[block's elements]) with a shared tree reduction.
-    let mut k = K::new("block_sum", vec![arr(Scalar::F32, 1), arr(Scalar::F32, 1)]);
-    let (a, out) = (k.param(0), k.param(1));
-    let sh = k.e(
-        Op::SharedArray {
-            dtype: Scalar::F32,
-            shape: vec![256],
-            dynamic: false,
-        },
-        Type::Array {
-            dtype: Scalar::F32,
-            ndim: 1,
-            layout: Layout::C,
-            space: Space::Shared,
-        },
-    );
-    let t32 = k.geo(Geometry::ThreadIdx);
-    let t = k.cast(t32, Scalar::I64);
-    let i = k.global_id();
-    let n = k.e(Op::ArrayDim(a, 0), Type::I64);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    let zero = k.float(Scalar::F32, 0.0);
-    let acc = k.b.add_local("acc", F32);
-    k.b.push(Stmt::Store {
-        local: acc,
-        value: zero,
-    });
-    k.if_(inb, |k| {
-        let x = k.load(a, &[i]);
-        k.b.push(Stmt::Store {
-            local: acc,
-            value: x,
-        });
-    });
-    let x = k.e(Op::LoadLocal(acc), F32);
-    k.store(sh, &[t], x);
-    k.b.push(Stmt::Barrier {
-        loc: Loc::default(),
-    });
-    let bd = k.geo(Geometry::BlockDim);
-    let bd = k.cast(bd, Scalar::I64);
-    let two = k.i64(2);
-    let s0 = k.bin(BinaryOp::FloorDiv, bd, two);
-    let sl = k.b.add_local("s", Type::I64);
-    k.b.push(Stmt::Store {
-        local: sl,
-        value: s0,
-    });
-    k.loop_(|k| {
-        let s = k.e(Op::LoadLocal(sl), Type::I64);
-        let z = k.i64(0);
-        let done = k.cmp(CmpOp::Le, s, z);
-        k.if_(done, |k| k.b.push(Stmt::Break));
-        let act = k.cmp(CmpOp::Lt, t, s);
-        k.if_(act, |k| {
-            let j = k.bin(BinaryOp::Add, t, s);
-            let x = k.load(sh, &[t]);
-            let y = k.load(sh, &[j]);
-            let z = k.bin(BinaryOp::Add, x, y);
-            k.store(sh, &[t], z);
-        });
-        k.b.push(Stmt::Barrier {
-            loc: Loc::default(),
-        });
-        let two = k.i64(2);
-        let ns = k.bin(BinaryOp::FloorDiv, s, two);
-        k.b.push(Stmt::Store {
-            local: sl,
-            value: ns,
-        });
-    });
-    let z = k.i64(0);
-    let first = k.cmp(CmpOp::Eq, t, z);
-    k.if_(first, |k| {
-        let bi = k.geo(Geometry::BlockIdx);
-        let bi = k.cast(bi, Scalar::I64);
-        let z = k.i64(0);
-        let r = k.load(sh, &[z]);
-        k.store(out, &[bi], r);
-    });
-    k.finish()
-}
-
 #[test]
 fn shared_memory_block_reduction() {
-    let m = compile_all(&block_reduce());
+    let m = compile_all(&kernels::block_sum(Scalar::F32));
     assert_eq!(m.static_shared_bytes, 1024);
 }
 
+/// The suite's histogram counting in `s` on global and shared memory, with
+/// native float atomic adds or not.
 fn histogram(s: Scalar, native_float: bool) -> (Module, SpirvOptions) {
-    // bins[data[i] % nbins] += 1 (atomically), on global and on shared memory.
-    let mut k = K::new(
-        &format!("histogram_{s}"),
-        vec![arr(Scalar::I64, 1), arr(s, 1)],
-    );
-    let (data, bins) = (k.param(0), k.param(1));
-    let i = k.global_id();
-    let n = k.e(Op::ArrayDim(data, 0), Type::I64);
-    let local_bins = k.e(
-        Op::SharedArray {
-            dtype: s,
-            shape: vec![16],
-            dynamic: false,
-        },
-        Type::Array {
-            dtype: s,
-            ndim: 1,
-            layout: Layout::C,
-            space: Space::Shared,
-        },
-    );
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_(inb, |k| {
-        let x = k.load(data, &[i]);
-        let nb = k.e(Op::ArrayDim(bins, 0), Type::I64);
-        let bin = k.bin(BinaryOp::Mod, x, nb);
-        let one = if s.is_float() {
-            k.float(s, 1.0)
-        } else {
-            k.int(s, 1)
-        };
-        k.e(
-            Op::Atomic {
-                op: AtomicOp::Add,
-                array: bins,
-                indices: vec![bin],
-                value: one,
-            },
-            Type::Scalar(s),
-        );
-        let sixteen = k.i64(16);
-        let lb = k.bin(BinaryOp::Mod, x, sixteen);
-        k.e(
-            Op::Atomic {
-                op: AtomicOp::Add,
-                array: local_bins,
-                indices: vec![lb],
-                value: one,
-            },
-            Type::Scalar(s),
-        );
-    });
     let opts = SpirvOptions {
         atomic_float32_add: native_float,
         atomic_float64_add: native_float,
         ..SpirvOptions::default()
     };
-    (k.finish(), opts)
+    (kernels::histogram(s, s, 16), opts)
 }
 
 #[test]
@@ -594,68 +310,9 @@ fn every_atomic() {
     assert!(e.to_string().contains("int8"), "{e}");
 }
 
-fn warp_reduce() -> Module {
-    // v = a[i]; v += shfl_down(v, 16..1); lane 0 writes its warp's sum.
-    let mut k = K::new("warp_sum", vec![arr(Scalar::F64, 1), arr(Scalar::F64, 1)]);
-    let (a, out) = (k.param(0), k.param(1));
-    let i = k.global_id();
-    let x = k.load(a, &[i]);
-    let vl = k.b.add_local("v", Type::F64);
-    k.b.push(Stmt::Store {
-        local: vl,
-        value: x,
-    });
-    let ol = k.b.add_local("off", I32);
-    let sixteen = k.i32(16);
-    k.b.push(Stmt::Store {
-        local: ol,
-        value: sixteen,
-    });
-    k.loop_(|k| {
-        let off = k.e(Op::LoadLocal(ol), I32);
-        let z = k.i32(0);
-        let done = k.cmp(CmpOp::Le, off, z);
-        k.if_(done, |k| k.b.push(Stmt::Break));
-        let v = k.e(Op::LoadLocal(vl), Type::F64);
-        let mask = k.int(Scalar::U32, 0xffff_ffff);
-        let w = k.i32(32);
-        let o = k.e(
-            Op::WarpShuffle {
-                kind: Shuffle::Down,
-                mask,
-                value: v,
-                lane: off,
-                width: w,
-            },
-            Type::F64,
-        );
-        let s = k.bin(BinaryOp::Add, v, o);
-        k.b.push(Stmt::Store {
-            local: vl,
-            value: s,
-        });
-        let two = k.i32(2);
-        let h = k.bin(BinaryOp::FloorDiv, off, two);
-        k.b.push(Stmt::Store {
-            local: ol,
-            value: h,
-        });
-    });
-    let lane = k.e(Op::LaneId, I32);
-    let z = k.i32(0);
-    let first = k.cmp(CmpOp::Eq, lane, z);
-    k.if_(first, |k| {
-        let v = k.e(Op::LoadLocal(vl), Type::F64);
-        let thirty_two = k.i64(32);
-        let w = k.bin(BinaryOp::FloorDiv, i, thirty_two);
-        k.store(out, &[w], v);
-    });
-    k.finish()
-}
-
 #[test]
 fn warp_shuffle_reduction_in_each_subgroup_mode() {
-    let m = warp_reduce();
+    let m = kernels::warp_sum(Scalar::F64);
     for (sg, req, per_thread) in [
         (32, Some(32), 0),
         (64, Some(64), 0),
@@ -684,7 +341,7 @@ fn every_shuffle_kind_and_type() {
     ] {
         let mut k = K::new(&format!("shuffles_{s}"), vec![arr(s, 1)]);
         let a = k.param(0);
-        let i = k.global_id();
+        let i = k.grid1();
         let mut v = k.load(a, &[i]);
         for kind in [Shuffle::Idx, Shuffle::Up, Shuffle::Down, Shuffle::Xor] {
             for width in [32, 16, 4] {
@@ -709,65 +366,11 @@ fn every_shuffle_kind_and_type() {
     }
 }
 
-fn votes() -> Module {
-    let mut k = K::new("votes", vec![arr(Scalar::U32, 1), arr(Scalar::Bool, 1)]);
-    let (out, flags) = (k.param(0), k.param(1));
-    let i = k.global_id();
-    let t = k.geo(Geometry::ThreadIdx);
-    let three = k.i32(3);
-    let r = k.bin(BinaryOp::Mod, t, three);
-    let z = k.i32(0);
-    let p = k.cmp(CmpOp::Eq, r, z);
-    let mask = k.int(Scalar::U32, 0xffff_ffff);
-    let ballot = k.e(
-        Op::WarpVote {
-            kind: Vote::Ballot,
-            mask,
-            pred: p,
-        },
-        U32,
-    );
-    let any = k.e(
-        Op::WarpVote {
-            kind: Vote::Any,
-            mask,
-            pred: p,
-        },
-        Type::BOOL,
-    );
-    let all = k.e(
-        Op::WarpVote {
-            kind: Vote::All,
-            mask,
-            pred: p,
-        },
-        Type::BOOL,
-    );
-    k.b.push(Stmt::SyncWarp {
-        mask,
-        loc: Loc::default(),
-    });
-    k.store(out, &[i], ballot);
-    let both = k.bin(BinaryOp::BitAnd, any, all);
-    k.store(flags, &[i], both);
-    let c = k.e(Op::BarrierReduce(BarrierReduce::Count, p), I32);
-    let a = k.e(Op::BarrierReduce(BarrierReduce::And, p), I32);
-    let o = k.e(Op::BarrierReduce(BarrierReduce::Or, p), I32);
-    let s = k.bin(BinaryOp::Add, c, a);
-    let s = k.bin(BinaryOp::Add, s, o);
-    let s = k.cast(s, Scalar::U32);
-    k.store(out, &[i], s);
-    k.b.push(Stmt::Fence(FenceScope::Block));
-    k.b.push(Stmt::Fence(FenceScope::Device));
-    k.b.push(Stmt::Fence(FenceScope::System));
-    k.finish()
-}
-
 #[test]
 fn votes_barrier_reductions_fences() {
-    let m = compile_all(&votes());
+    let m = compile_all(&kernels::votes());
     assert_eq!(m.static_shared_bytes, 4);
-    let r = compile_ok(&votes(), &SpirvOptions::default());
+    let r = compile_ok(&kernels::votes(), &SpirvOptions::default());
     assert!(r.required_features.contains(&"subgroupBallot".to_string()));
     assert!(r
         .required_features
@@ -778,8 +381,8 @@ fn votes_barrier_reductions_fences() {
 fn emulated_warp_function_under_thread_dependent_control_is_an_error() {
     let mut k = K::new("divergent_shuffle", vec![arr(Scalar::F32, 1)]);
     let a = k.param(0);
-    let i = k.global_id();
-    let t = k.geo(Geometry::ThreadIdx);
+    let i = k.grid1();
+    let t = k.geo(Geometry::ThreadIdx, Axis::X);
     let c32 = k.i32(32);
     let c = k.cmp(CmpOp::Lt, t, c32);
     k.if_(c, |k| {
@@ -818,37 +421,10 @@ fn emulated_warp_function_under_thread_dependent_control_is_an_error() {
 }
 
 #[test]
-fn early_return_then_warp_function_with_emulation_is_fine() {
-    // `if i >= n: return` at the top does not make the rest divergent.
-    let mut k = K::new("early_return", vec![arr(Scalar::F32, 1)]);
-    let a = k.param(0);
-    let i = k.global_id();
-    let n = k.e(Op::ArrayDim(a, 0), Type::I64);
-    let c = k.cmp(CmpOp::Ge, i, n);
-    k.if_(c, |k| k.b.push(Stmt::Return { value: None }));
-    let x = k.load(a, &[i]);
-    let mask = k.int(Scalar::U32, 0xffff_ffff);
-    let one = k.i32(1);
-    let w = k.i32(32);
-    let r = k.e(
-        Op::WarpShuffle {
-            kind: Shuffle::Xor,
-            mask,
-            value: x,
-            lane: one,
-            width: w,
-        },
-        F32,
-    );
-    k.store(a, &[i], r);
-    compile_all(&k.finish());
-}
-
-#[test]
 fn local_const_and_dynamic_shared_arrays() {
     let mut k = K::new("arrays", vec![arr(Scalar::F32, 1), arr(Scalar::I16, 1)]);
     let (out, small) = (k.param(0), k.param(1));
-    let i = k.global_id();
+    let i = k.grid1();
     let lt = Type::Array {
         dtype: Scalar::F32,
         ndim: 2,
@@ -946,7 +522,7 @@ fn local_const_and_dynamic_shared_arrays() {
     );
     let one = k.i64(1);
     let x = k.load(row, &[one]);
-    let t32 = k.geo(Geometry::ThreadIdx);
+    let t32 = k.geo(Geometry::ThreadIdx, Axis::X);
     let t = k.cast(t32, Scalar::I64);
     let inb = k.cmp(CmpOp::Lt, t, dn);
     k.if_(inb, |k| k.store(dynsh, &[t], x));
@@ -970,53 +546,11 @@ fn local_const_and_dynamic_shared_arrays() {
 }
 
 #[test]
-fn device_function_call_and_raise() {
-    // helper(x, a) = a[0] * x, raising ZeroDivisionError when x == 0.
-    let mut h = FunctionBuilder::new("helper", vec![F32, arr(Scalar::F32, 1)], F32);
-    let x = h.emit(Op::Param(0), F32);
-    let a = h.emit(Op::Param(1), arr(Scalar::F32, 1));
-    let z = h.emit(Op::Const(Const::Float(0.0)), F32);
-    let c = h.emit(Op::Compare(CmpOp::Eq, x, z), Type::BOOL);
-    h.open_block();
-    h.push(Stmt::Raise {
-        exc: ExcId(0),
-        loc: Loc::default(),
-    });
-    let tb = h.close_block();
-    h.push(Stmt::If {
-        cond: c,
-        then_block: tb,
-        else_block: Block::default(),
-    });
-    let zi = h.emit(Op::Const(Const::Int(0)), Type::I64);
-    let a0 = h.emit(Op::ArrayLoad(a, vec![zi]), F32);
-    let r = h.emit(Op::Binary(BinaryOp::Mul, a0, x), F32);
-    h.push(Stmt::Return { value: Some(r) });
-    let helper = h.finish();
-
-    let mut k = K::new("calls", vec![arr(Scalar::F32, 1)]);
-    k.exceptions.push(Exception {
-        class: "ZeroDivisionError".into(),
-        message: "division by zero".into(),
-    });
-    k.extra.push(helper);
-    let a = k.param(0);
-    let i = k.global_id();
-    let x = k.load(a, &[i]);
-    let r = k.e(Op::Call(FuncId(1), vec![x, a]), F32);
-    k.store(a, &[i], r);
-    let neg = k.float(Scalar::F32, 0.0);
-    let isneg = k.cmp(CmpOp::Lt, r, neg);
-    k.if_(isneg, |k| k.raise("ValueError"));
-    compile_all(&k.finish());
-}
-
-#[test]
 fn complex_arithmetic() {
     for s in [Scalar::C64, Scalar::C128] {
         let mut k = K::new(&format!("complex_{s}"), vec![arr(s, 1), Type::Scalar(s)]);
         let (a, c) = (k.param(0), k.param(1));
-        let i = k.global_id();
+        let i = k.grid1();
         let x = k.load(a, &[i]);
         let mut v = x;
         for o in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
@@ -1116,7 +650,7 @@ fn math_kernels(fns: &[MathFn]) -> Vec<(Scalar, Module)> {
     for s in [Scalar::F32, Scalar::F64] {
         let mut k = K::new(&format!("math_{s}"), vec![arr(s, 1), arr(Scalar::Bool, 1)]);
         let (a, flags) = (k.param(0), k.param(1));
-        let i = k.global_id();
+        let i = k.grid1();
         let x = k.load(a, &[i]);
         let mut acc = x;
         let mut b = k.e(Op::Const(Const::Bool(false)), Type::BOOL);
@@ -1208,7 +742,7 @@ fn integers_casts_and_bits() {
     for s in ints {
         let mut k = K::new(&format!("ints_{s}"), vec![arr(s, 1), Type::Scalar(s)]);
         let (a, y) = (k.param(0), k.param(1));
-        let i = k.global_id();
+        let i = k.grid1();
         let x = k.load(a, &[i]);
         let mut v = x;
         for o in [
@@ -1268,7 +802,7 @@ fn integers_casts_and_bits() {
     // Bool arithmetic and comparisons, float → int saturation from both widths.
     let mut k = K::new("bools", vec![arr(Scalar::Bool, 1), arr(Scalar::F64, 1)]);
     let (a, f) = (k.param(0), k.param(1));
-    let i = k.global_id();
+    let i = k.grid1();
     let x = k.load(a, &[i]);
     let t = k.e(Op::Const(Const::Bool(true)), Type::BOOL);
     let mut v = x;
@@ -1431,7 +965,7 @@ fn mul_add_exp(s: Scalar) -> Module {
         vec![arr(s, 1), arr(s, 1), arr(s, 1), arr(s, 1)],
     );
     let (a, b, c, out) = (k.param(0), k.param(1), k.param(2), k.param(3));
-    let i = k.global_id();
+    let i = k.grid1();
     let n = k.e(Op::ArrayDim(out, 0), Type::I64);
     let inb = k.cmp(CmpOp::Lt, i, n);
     k.if_(inb, |k| {
@@ -1476,27 +1010,9 @@ fn float_arithmetic_is_not_contracted_unless_fastmath() {
     }
 }
 
-/// `out[i] = gridDim.x + gridDim.y + gridDim.z` for the first `n` threads.
-fn grid_size_kernel() -> Module {
-    let mut k = K::new("grid_size", vec![arr(Scalar::I32, 1)]);
-    let out = k.param(0);
-    let i = k.global_id();
-    let n = k.e(Op::ArrayDim(out, 0), Type::I64);
-    let inb = k.cmp(CmpOp::Lt, i, n);
-    k.if_(inb, |k| {
-        let mut acc = k.i32(0);
-        for axis in [Axis::X, Axis::Y, Axis::Z] {
-            let g = k.e(Op::Geometry(Geometry::GridDim, axis), I32);
-            acc = k.bin(BinaryOp::Add, acc, g);
-        }
-        k.store(out, &[i], acc);
-    });
-    k.finish()
-}
-
 #[test]
 fn grid_size_comes_from_the_push_constants() {
-    let m = compile_all(&grid_size_kernel());
+    let m = compile_all(&kernels::grid_size());
     assert!(m.slots_in_push_constants);
     // Three slots and the status address, then x, y, z.
     assert_eq!(m.grid_offset, Some(32));
@@ -1512,7 +1028,7 @@ fn grid_size_comes_from_the_push_constants() {
         max_push_constant_bytes: 40,
         ..SpirvOptions::default()
     };
-    let m = compile_ok(&grid_size_kernel(), &opts);
+    let m = compile_ok(&kernels::grid_size(), &opts);
     assert!(!m.slots_in_push_constants);
     assert_eq!((m.grid_offset, m.push_constant_bytes), (Some(16), 28));
     let too_small = SpirvOptions {
@@ -1520,7 +1036,7 @@ fn grid_size_comes_from_the_push_constants() {
         ..SpirvOptions::default()
     };
     assert!(matches!(
-        compile_spirv(&grid_size_kernel(), &too_small),
+        compile_spirv(&kernels::grid_size(), &too_small),
         Err(SpirvError::MissingFeature { .. })
     ));
 }
