@@ -13,11 +13,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::for_range;
-use hypersonic_ir::builder::FunctionBuilder;
 use hypersonic_ir::*;
 use hypersonic_llvm::ptx::{
     compile_ptx, compile_ptx_timed, find_libdevice, Ptx, PtxOptions, PtxTimes,
 };
+use hypersonic_testkit::{a1, kernel, kernels, module, Case};
 
 const ARCHES: [(u32, u32); 3] = [(7, 0), (8, 0), (9, 0)];
 
@@ -120,14 +120,6 @@ fn opts(cc: (u32, u32)) -> PtxOptions {
     }
 }
 
-fn module(functions: Vec<Function>, exceptions: Vec<Exception>) -> Module {
-    Module {
-        functions,
-        entry: FuncId(0),
-        exceptions,
-    }
-}
-
 /// Compiles for every architecture, assembles, checks that the PTX contains
 /// each of `expect`; returns the sm_80 PTX and its ptxas report.
 fn check(m: &Module, expect: &[&str]) -> (Ptx, String, PtxTimes) {
@@ -171,144 +163,19 @@ fn check(m: &Module, expect: &[&str]) -> (Ptx, String, PtxTimes) {
     keep.unwrap()
 }
 
-// ---- a small kernel-building vocabulary ----
-
-struct K {
-    b: FunctionBuilder,
+/// Every kernel of the suite compiles for each architecture and assembles.
+fn ptx_case(case: Case) {
+    check(&case.module, &[]);
 }
 
-impl K {
-    fn new(name: &str, params: Vec<Type>) -> K {
-        K {
-            b: FunctionBuilder::new(name, params, Type::None),
-        }
-    }
-    fn i64(&mut self, v: i64) -> ValueId {
-        self.b.emit(Op::Const(Const::Int(v)), Type::I64)
-    }
-    fn int(&mut self, s: Scalar, v: i64) -> ValueId {
-        self.b.emit(Op::Const(Const::Int(v)), Type::Scalar(s))
-    }
-    fn float(&mut self, s: Scalar, v: f64) -> ValueId {
-        self.b.emit(Op::Const(Const::Float(v)), Type::Scalar(s))
-    }
-    fn ty(&self, v: ValueId) -> Type {
-        self.b.value_type(v).clone()
-    }
-    fn bin(&mut self, o: BinaryOp, a: ValueId, c: ValueId) -> ValueId {
-        let t = self.ty(a);
-        self.b.emit(Op::Binary(o, a, c), t)
-    }
-    fn cmp(&mut self, o: CmpOp, a: ValueId, c: ValueId) -> ValueId {
-        self.b.emit(Op::Compare(o, a, c), Type::BOOL)
-    }
-    fn cast(&mut self, a: ValueId, s: Scalar) -> ValueId {
-        self.b.emit(Op::Cast(a), Type::Scalar(s))
-    }
-    fn geo(&mut self, g: Geometry, a: Axis) -> ValueId {
-        self.b.emit(Op::Geometry(g, a), Type::Scalar(Scalar::I32))
-    }
-    /// `cuda.grid(1)` as an int64.
-    fn grid1(&mut self) -> ValueId {
-        let t = self.geo(Geometry::ThreadIdx, Axis::X);
-        let bi = self.geo(Geometry::BlockIdx, Axis::X);
-        let bd = self.geo(Geometry::BlockDim, Axis::X);
-        let m = self.bin(BinaryOp::Mul, bi, bd);
-        let i = self.bin(BinaryOp::Add, m, t);
-        self.cast(i, Scalar::I64)
-    }
-    fn tid(&mut self) -> ValueId {
-        let t = self.geo(Geometry::ThreadIdx, Axis::X);
-        self.cast(t, Scalar::I64)
-    }
-    fn dtype(&self, a: ValueId) -> Scalar {
-        match self.ty(a) {
-            Type::Array { dtype, .. } => dtype,
-            t => panic!("{t} is not an array"),
-        }
-    }
-    fn load(&mut self, a: ValueId, idx: &[ValueId]) -> ValueId {
-        let d = self.dtype(a);
-        self.b.emit(Op::ArrayLoad(a, idx.to_vec()), Type::Scalar(d))
-    }
-    fn store(&mut self, a: ValueId, idx: &[ValueId], v: ValueId) {
-        self.b.push(Stmt::ArrayStore {
-            array: a,
-            indices: idx.to_vec(),
-            value: v,
-            loc: Loc::default(),
-        });
-    }
-    fn len(&mut self, a: ValueId) -> ValueId {
-        self.b.emit(Op::ArrayDim(a, 0), Type::I64)
-    }
-    fn if_(&mut self, c: ValueId, then: impl FnOnce(&mut K)) {
-        self.b.open_block();
-        then(self);
-        let then_block = self.b.close_block();
-        self.b.push(Stmt::If {
-            cond: c,
-            then_block,
-            else_block: Block::default(),
-        });
-    }
-    fn barrier(&mut self) {
-        self.b.push(Stmt::Barrier {
-            loc: Loc::default(),
-        });
-    }
-    fn atomic(&mut self, op: AtomicOp, a: ValueId, i: ValueId, v: ValueId) -> ValueId {
-        let d = self.dtype(a);
-        self.b.emit(
-            Op::Atomic {
-                op,
-                array: a,
-                indices: vec![i],
-                value: v,
-            },
-            Type::Scalar(d),
-        )
-    }
-    fn finish(mut self) -> Function {
-        self.b.push(Stmt::Return { value: None });
-        self.b.finish()
-    }
-}
-
-fn a1(s: Scalar) -> Type {
-    Type::array(s, 1, Layout::C)
-}
-
-/// Builds a kernel whose parameters are `params`, giving `body` their values.
-fn kernel(name: &str, params: Vec<Type>, body: impl FnOnce(&mut K, &[ValueId])) -> Function {
-    let mut k = K::new(name, params.clone());
-    let ps: Vec<ValueId> = params
-        .iter()
-        .enumerate()
-        .map(|(i, t)| k.b.emit(Op::Param(i as u32), t.clone()))
-        .collect();
-    body(&mut k, &ps);
-    k.finish()
-}
-
-fn vecadd(s: Scalar) -> Function {
-    kernel(&format!("vecadd_{s}"), vec![a1(s), a1(s), a1(s)], |k, p| {
-        let i = k.grid1();
-        let n = k.len(p[2]);
-        let inb = k.cmp(CmpOp::Lt, i, n);
-        k.if_(inb, |k| {
-            let x = k.load(p[0], &[i]);
-            let y = k.load(p[1], &[i]);
-            let z = k.bin(BinaryOp::Add, x, y);
-            k.store(p[2], &[i], z);
-        });
-    })
+mod suite {
+    hypersonic_testkit::suite!(super::ptx_case);
 }
 
 #[test]
 fn vector_add_f32_f64() {
     let (ptx, report, times) = check(
-        &module(vec![vecadd(Scalar::F32)], vec![]),
+        &kernels::vecadd(Scalar::F32),
         &[
             ".visible .entry vecadd_float32(",
             "ld.global.f32",
@@ -324,61 +191,16 @@ fn vector_add_f32_f64() {
     println!("vecadd_float32 ptxas -v:\n{report}");
     println!("compile_ptx times (vecadd, no libdevice): {:?}", times);
     check(
-        &module(vec![vecadd(Scalar::F64)], vec![]),
+        &kernels::vecadd(Scalar::F64),
         &["ld.global.f64", "add.rn.f64", "st.global.f64"],
     );
 }
 
 #[test]
 fn shared_memory_block_reduction() {
-    let f = kernel(
-        "block_sum",
-        vec![a1(Scalar::F32), a1(Scalar::F32)],
-        |k, p| {
-            let sh = k.b.emit(
-                Op::SharedArray {
-                    dtype: Scalar::F32,
-                    shape: vec![256],
-                    dynamic: false,
-                },
-                Type::Array {
-                    dtype: Scalar::F32,
-                    ndim: 1,
-                    layout: Layout::C,
-                    space: Space::Shared,
-                },
-            );
-            let t = k.tid();
-            let i = k.grid1();
-            let x = k.load(p[0], &[i]);
-            k.store(sh, &[t], x);
-            k.barrier();
-            let mut s = 128;
-            while s > 0 {
-                let sv = k.i64(s);
-                let active = k.cmp(CmpOp::Lt, t, sv);
-                k.if_(active, |k| {
-                    let j = k.bin(BinaryOp::Add, t, sv);
-                    let a = k.load(sh, &[t]);
-                    let b = k.load(sh, &[j]);
-                    let c = k.bin(BinaryOp::Add, a, b);
-                    k.store(sh, &[t], c);
-                });
-                k.barrier();
-                s /= 2;
-            }
-            let zero = k.i64(0);
-            let first = k.cmp(CmpOp::Eq, t, zero);
-            k.if_(first, |k| {
-                let bi = k.geo(Geometry::BlockIdx, Axis::X);
-                let bi = k.cast(bi, Scalar::I64);
-                let v = k.load(sh, &[zero]);
-                k.store(p[1], &[bi], v);
-            });
-        },
-    );
+    let f = kernels::block_sum(Scalar::F32);
     let (_, report, _) = check(
-        &module(vec![f], vec![]),
+        &f,
         &[
             ".shared .align 16 .b8",
             "bar.sync",
@@ -464,7 +286,7 @@ fn atomics() {
         },
     );
     let (_, report, _) = check(
-        &module(vec![f], vec![]),
+        &f,
         &[
             "atom.global.add.f32",
             "atom.global.add.f64",
@@ -491,47 +313,11 @@ fn atomics() {
 
 #[test]
 fn shared_atomics() {
-    let f = kernel(
-        "shared_hist",
-        vec![a1(Scalar::I32), a1(Scalar::F32)],
-        |k, p| {
-            let sh = k.b.emit(
-                Op::SharedArray {
-                    dtype: Scalar::F32,
-                    shape: vec![16],
-                    dynamic: false,
-                },
-                Type::Array {
-                    dtype: Scalar::F32,
-                    ndim: 1,
-                    layout: Layout::C,
-                    space: Space::Shared,
-                },
-            );
-            let i = k.grid1();
-            let v = k.load(p[0], &[i]);
-            let m = k.int(Scalar::I32, 15);
-            let bin = k.bin(BinaryOp::BitAnd, v, m);
-            let bin = k.cast(bin, Scalar::I64);
-            let one = k.float(Scalar::F32, 1.0);
-            k.atomic(AtomicOp::Add, sh, bin, one);
-            k.barrier();
-            let t = k.tid();
-            let n = k.i64(16);
-            let lt = k.cmp(CmpOp::Lt, t, n);
-            k.if_(lt, |k| {
-                let x = k.load(sh, &[t]);
-                k.atomic(AtomicOp::Add, p[1], t, x);
-            });
-        },
-    );
-    check(
-        &module(vec![f], vec![]),
-        &["atom.shared.add.f32", "atom.global.add.f32"],
-    );
+    let f = kernels::histogram(Scalar::F32, Scalar::F32, 16);
+    check(&f, &["atom.shared.add.f32", "atom.global.add.f32"]);
 }
 
-fn shuffle_reduce(s: Scalar) -> Function {
+fn shuffle_reduce(s: Scalar) -> Module {
     kernel(&format!("warp_sum_{s}"), vec![a1(s), a1(s)], |k, p| {
         let i = k.grid1();
         let mut v = k.load(p[0], &[i]);
@@ -585,7 +371,7 @@ fn warp_shuffles() {
         Scalar::U32,
     ] {
         let (ptx, report, _) = check(
-            &module(vec![shuffle_reduce(s)], vec![]),
+            &shuffle_reduce(s),
             &[
                 "shfl.sync.down.b32",
                 "shfl.sync.idx.b32",
@@ -604,83 +390,15 @@ fn warp_shuffles() {
 }
 
 #[test]
-fn votes_and_syncwarp() {
-    let f = kernel("votes", vec![a1(Scalar::I32), a1(Scalar::U32)], |k, p| {
-        let i = k.grid1();
-        let v = k.load(p[0], &[i]);
-        let z = k.int(Scalar::I32, 0);
-        let pred = k.cmp(CmpOp::Gt, v, z);
-        let mask = k.int(Scalar::U32, 0xffff_ffff);
-        let all = k.b.emit(
-            Op::WarpVote {
-                kind: Vote::All,
-                mask,
-                pred,
-            },
-            Type::BOOL,
-        );
-        let any = k.b.emit(
-            Op::WarpVote {
-                kind: Vote::Any,
-                mask,
-                pred,
-            },
-            Type::BOOL,
-        );
-        let ballot = k.b.emit(
-            Op::WarpVote {
-                kind: Vote::Ballot,
-                mask,
-                pred,
-            },
-            Type::Scalar(Scalar::U32),
-        );
-        k.b.push(Stmt::SyncWarp {
-            mask,
-            loc: Loc::default(),
-        });
-        let a = k.cast(all, Scalar::U32);
-        let b = k.cast(any, Scalar::U32);
-        let s = k.bin(BinaryOp::Add, a, b);
-        let s = k.bin(BinaryOp::Add, s, ballot);
-        let lane = k.b.emit(Op::LaneId, Type::Scalar(Scalar::I32));
-        let lane = k.cast(lane, Scalar::U32);
-        let s = k.bin(BinaryOp::Add, s, lane);
-        k.store(p[1], &[i], s);
-    });
+fn votes_syncwarp_barrier_reductions_and_fences() {
     check(
-        &module(vec![f], vec![]),
+        &kernels::votes(),
         &[
             "vote.sync.all.pred",
             "vote.sync.any.pred",
             "vote.sync.ballot.b32",
             "bar.warp.sync",
             "%laneid",
-        ],
-    );
-}
-
-#[test]
-fn syncthreads_count_and_or_fences() {
-    let f = kernel("sync_reduce", vec![a1(Scalar::I32)], |k, p| {
-        let i = k.grid1();
-        let v = k.load(p[0], &[i]);
-        let z = k.int(Scalar::I32, 0);
-        let pred = k.cmp(CmpOp::Gt, v, z);
-        let mut acc = z;
-        for r in [BarrierReduce::Count, BarrierReduce::And, BarrierReduce::Or] {
-            let c =
-                k.b.emit(Op::BarrierReduce(r, pred), Type::Scalar(Scalar::I32));
-            acc = k.bin(BinaryOp::Add, acc, c);
-        }
-        for s in [FenceScope::Block, FenceScope::Device, FenceScope::System] {
-            k.b.push(Stmt::Fence(s));
-        }
-        k.store(p[0], &[i], acc);
-    });
-    check(
-        &module(vec![f], vec![]),
-        &[
             "bar.red.popc.u32",
             "bar.red.and.pred",
             "bar.red.or.pred",
@@ -714,7 +432,7 @@ fn geometry_all_axes() {
         .flat_map(|r| ["x", "y", "z"].map(|a| format!("%{r}.{a}")))
         .collect();
     let expect: Vec<&str> = expect.iter().map(|s| s.as_str()).collect();
-    check(&module(vec![f], vec![]), &expect);
+    check(&f, &expect);
 }
 
 #[test]
@@ -741,7 +459,7 @@ fn bit_functions() {
         },
     );
     check(
-        &module(vec![f], vec![]),
+        &f,
         &[
             "popc.b32", "popc.b64", "clz.b32", "clz.b64", "brev.b32", "brev.b64",
         ],
@@ -824,7 +542,7 @@ fn local_const_and_dynamic_shared_arrays() {
         k.store(p[1], &[i], r);
     });
     check(
-        &module(vec![f], vec![]),
+        &f,
         &[
             ".local",
             ".const .align 16 .b8",
@@ -837,7 +555,7 @@ fn local_const_and_dynamic_shared_arrays() {
 }
 
 /// Every `MathFn` on `s`, each result stored (predicates as 0/1).
-fn all_math(s: Scalar) -> Function {
+fn all_math(s: Scalar) -> Module {
     use MathFn::*;
     let fns = [
         Sin, Cos, Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Tanh, Asinh, Acosh, Atanh, Exp, Exp2,
@@ -889,7 +607,7 @@ fn all_math(s: Scalar) -> Function {
 #[test]
 fn every_math_function_through_libdevice() {
     for s in [Scalar::F32, Scalar::F64] {
-        let (ptx, report, times) = check(&module(vec![all_math(s)], vec![]), &[]);
+        let (ptx, report, times) = check(&all_math(s), &[]);
         assert!(!ptx.text.contains("__nv_"), "libdevice left a call");
         if s == Scalar::F64 {
             println!("math_float64 ptxas -v:\n{report}");
@@ -929,7 +647,7 @@ fn complex_arithmetic() {
                 k.store(p[1], &[i], acc);
             },
         );
-        let (ptx, _, _) = check(&module(vec![f], vec![]), &[]);
+        let (ptx, _, _) = check(&f, &[]);
         // complex64 takes one slot, complex128 two.
         let slots = if s == Scalar::C64 { 7 } else { 8 };
         assert_eq!(ptx.param_slots, slots);
@@ -937,43 +655,9 @@ fn complex_arithmetic() {
     }
 }
 
-fn raising_helper(exc: ExcId) -> Function {
-    // def helper(x): if x < 0: raise ValueError; return sqrt(x) * 2
-    let mut b = FunctionBuilder::new("helper", vec![Type::F64], Type::F64);
-    let x = b.emit(Op::Param(0), Type::F64);
-    let z = b.emit(Op::Const(Const::Float(0.0)), Type::F64);
-    let neg = b.emit(Op::Compare(CmpOp::Lt, x, z), Type::BOOL);
-    b.open_block();
-    b.push(Stmt::Raise {
-        exc,
-        loc: Loc::default(),
-    });
-    let then_block = b.close_block();
-    b.push(Stmt::If {
-        cond: neg,
-        then_block,
-        else_block: Block::default(),
-    });
-    let r = b.emit(Op::Math(MathFn::Sqrt, vec![x]), Type::F64);
-    let two = b.emit(Op::Const(Const::Float(2.0)), Type::F64);
-    let r = b.emit(Op::Binary(BinaryOp::Mul, r, two), Type::F64);
-    b.push(Stmt::Return { value: Some(r) });
-    b.finish()
-}
-
 #[test]
 fn device_function_call_and_raise() {
-    let exc = Exception {
-        class: "ValueError".into(),
-        message: "negative".into(),
-    };
-    let f = kernel("calls", vec![a1(Scalar::F64)], |k, p| {
-        let i = k.grid1();
-        let x = k.load(p[0], &[i]);
-        let r = k.b.emit(Op::Call(FuncId(1), vec![x]), Type::F64);
-        k.store(p[0], &[i], r);
-    });
-    let m = module(vec![f, raising_helper(ExcId(0))], vec![exc]);
+    let m = kernels::calls();
     let (ptx, _, _) = check(
         &m,
         &[
@@ -987,11 +671,7 @@ fn device_function_call_and_raise() {
 
 #[test]
 fn device_function_mode() {
-    let exc = Exception {
-        class: "ValueError".into(),
-        message: "negative".into(),
-    };
-    let m = module(vec![raising_helper(ExcId(0))], vec![exc]);
+    let m = module(vec![kernels::calls_helper()], kernels::calls_exceptions());
     for cc in ARCHES {
         let ptx = compile_ptx(&m, &opts(cc), true).expect("compiles");
         assert!(ptx.text.contains(".visible .func"), "{}", ptx.text);
@@ -1029,7 +709,7 @@ fn scalar_and_tuple_parameters() {
         let z = k.i64(0);
         k.store(p[6], &[i, z], s);
     });
-    let (ptx, _, _) = check(&module(vec![f], vec![]), &["st.global.f64"]);
+    let (ptx, _, _) = check(&f, &["st.global.f64"]);
     let slots = abi::args_slots(&params);
     assert_eq!(slots, 12);
     assert_eq!(ptx.param_slots, slots);
@@ -1038,7 +718,7 @@ fn scalar_and_tuple_parameters() {
 
 #[test]
 fn unsupported_architecture_is_an_error() {
-    let m = module(vec![vecadd(Scalar::F32)], vec![]);
+    let m = kernels::vecadd(Scalar::F32);
     let e = compile_ptx(&m, &opts((5, 2)), false).unwrap_err();
     assert!(e.to_string().contains("sm_70"), "{e}");
 }
@@ -1046,21 +726,18 @@ fn unsupported_architecture_is_an_error() {
 #[test]
 fn compile_times() {
     // Warm up (target initialisation, reading libdevice once).
-    let math = module(vec![all_math(Scalar::F64)], vec![]);
-    let simple = module(vec![vecadd(Scalar::F32)], vec![]);
+    let math = all_math(Scalar::F64);
+    let simple = kernels::vecadd(Scalar::F32);
     compile_ptx(&math, &opts((8, 0)), false).unwrap();
-    let one_fn = module(
-        vec![kernel("sin_exp", vec![a1(Scalar::F32)], |k, p| {
-            let i = k.grid1();
-            let x = k.load(p[0], &[i]);
-            let s =
-                k.b.emit(Op::Math(MathFn::Sin, vec![x]), Type::Scalar(Scalar::F32));
-            let e =
-                k.b.emit(Op::Math(MathFn::Exp, vec![s]), Type::Scalar(Scalar::F32));
-            k.store(p[0], &[i], e);
-        })],
-        vec![],
-    );
+    let one_fn = kernel("sin_exp", vec![a1(Scalar::F32)], |k, p| {
+        let i = k.grid1();
+        let x = k.load(p[0], &[i]);
+        let s =
+            k.b.emit(Op::Math(MathFn::Sin, vec![x]), Type::Scalar(Scalar::F32));
+        let e =
+            k.b.emit(Op::Math(MathFn::Exp, vec![s]), Type::Scalar(Scalar::F32));
+        k.store(p[0], &[i], e);
+    });
     for (name, m) in [
         ("vecadd_float32", &simple),
         ("sin_exp float32 (libdevice)", &one_fn),
@@ -1124,13 +801,13 @@ fn integer_arithmetic_and_casts() {
                 k.store(p[1], &[i], back);
             },
         );
-        check(&module(vec![f], vec![]), &[]);
+        check(&f, &[]);
     }
 }
 
 #[test]
 fn fastmath_and_opt_levels() {
-    let m = module(vec![all_math(Scalar::F32)], vec![]);
+    let m = all_math(Scalar::F32);
     for (fastmath, opt_level) in [(true, 3), (false, 0), (false, 1), (true, 2)] {
         let o = PtxOptions {
             fastmath,
@@ -1155,7 +832,7 @@ fn narrow_atomics_are_an_error_not_a_crash() {
         let one = k.int(Scalar::I16, 1);
         k.atomic(AtomicOp::Add, p[0], i, one);
     });
-    let e = compile_ptx(&module(vec![f], vec![]), &opts((8, 0)), false).unwrap_err();
+    let e = compile_ptx(&f, &opts((8, 0)), false).unwrap_err();
     assert!(e.to_string().contains("int16"), "{e}");
 }
 
@@ -1163,81 +840,9 @@ fn narrow_atomics_are_an_error_not_a_crash() {
 /// a loop over tiles with two barriers per iteration.
 #[test]
 fn tiled_matmul_with_2d_shared_tiles() {
-    const T: i64 = 16;
-    let a2 = || Type::array(Scalar::F32, 2, Layout::C);
-    let f = kernel("matmul_tiled", vec![a2(), a2(), a2()], |k, p| {
-        let tile = |k: &mut K| {
-            k.b.emit(
-                Op::SharedArray {
-                    dtype: Scalar::F32,
-                    shape: vec![T, T],
-                    dynamic: false,
-                },
-                Type::Array {
-                    dtype: Scalar::F32,
-                    ndim: 2,
-                    layout: Layout::C,
-                    space: Space::Shared,
-                },
-            )
-        };
-        let (sa, sb) = (tile(k), tile(k));
-        let tx = k.geo(Geometry::ThreadIdx, Axis::X);
-        let tx = k.cast(tx, Scalar::I64);
-        let ty = k.geo(Geometry::ThreadIdx, Axis::Y);
-        let ty = k.cast(ty, Scalar::I64);
-        let bx = k.geo(Geometry::BlockIdx, Axis::X);
-        let bx = k.cast(bx, Scalar::I64);
-        let by = k.geo(Geometry::BlockIdx, Axis::Y);
-        let by = k.cast(by, Scalar::I64);
-        let t = k.i64(T);
-        let row = k.bin(BinaryOp::Mul, by, t);
-        let row = k.bin(BinaryOp::Add, row, ty);
-        let col = k.bin(BinaryOp::Mul, bx, t);
-        let col = k.bin(BinaryOp::Add, col, tx);
-        let n = k.len(p[0]);
-        let tiles = k.bin(BinaryOp::FloorDiv, n, t);
-        let acc = k.b.add_local("acc", Type::Scalar(Scalar::F32));
-        let z = k.float(Scalar::F32, 0.0);
-        k.b.push(Stmt::Store {
-            local: acc,
-            value: z,
-        });
-        for_range(&mut k.b, tiles, |b, m| {
-            // The loop body gets the builder through a `K` for the helpers,
-            // and gives it back at the end.
-            let mut k2 = K {
-                b: std::mem::replace(b, FunctionBuilder::new("", vec![], Type::None)),
-            };
-            let k = &mut k2;
-            let mt = k.bin(BinaryOp::Mul, m, t);
-            let ac = k.bin(BinaryOp::Add, mt, tx);
-            let x = k.load(p[0], &[row, ac]);
-            k.store(sa, &[ty, tx], x);
-            let br = k.bin(BinaryOp::Add, mt, ty);
-            let y = k.load(p[1], &[br, col]);
-            k.store(sb, &[ty, tx], y);
-            k.barrier();
-            let tt = k.i64(T);
-            for_range(&mut k.b, tt, |b, j| {
-                let x = b.emit(Op::ArrayLoad(sa, vec![ty, j]), Type::Scalar(Scalar::F32));
-                let y = b.emit(Op::ArrayLoad(sb, vec![j, tx]), Type::Scalar(Scalar::F32));
-                let xy = b.emit(Op::Binary(BinaryOp::Mul, x, y), Type::Scalar(Scalar::F32));
-                let a = b.emit(Op::LoadLocal(acc), Type::Scalar(Scalar::F32));
-                let a = b.emit(Op::Binary(BinaryOp::Add, a, xy), Type::Scalar(Scalar::F32));
-                b.push(Stmt::Store {
-                    local: acc,
-                    value: a,
-                });
-            });
-            k.barrier();
-            *b = std::mem::replace(&mut k.b, FunctionBuilder::new("", vec![], Type::None));
-        });
-        let a = k.b.emit(Op::LoadLocal(acc), Type::Scalar(Scalar::F32));
-        k.store(p[2], &[row, col], a);
-    });
+    let f = kernels::matmul_tiled(Scalar::F32);
     let (_, report, _) = check(
-        &module(vec![f], vec![]),
+        &f,
         &[
             "bar.sync",
             "ld.shared.f32",
