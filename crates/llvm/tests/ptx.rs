@@ -773,21 +773,7 @@ fn integer_arithmetic_and_casts() {
                 let i1 = k.bin(BinaryOp::Add, i, one);
                 let y = k.load(p[0], &[i1]);
                 let mut acc = x;
-                for o in [
-                    BinaryOp::Add,
-                    BinaryOp::Sub,
-                    BinaryOp::Mul,
-                    BinaryOp::FloorDiv,
-                    BinaryOp::Mod,
-                    BinaryOp::Pow,
-                    BinaryOp::BitAnd,
-                    BinaryOp::BitOr,
-                    BinaryOp::BitXor,
-                    BinaryOp::Shl,
-                    BinaryOp::Shr,
-                    BinaryOp::Min,
-                    BinaryOp::Max,
-                ] {
+                for o in kernels::INT_BINARY_OPS {
                     let r = k.bin(o, acc, y);
                     acc = k.bin(BinaryOp::Add, acc, r);
                 }

@@ -745,21 +745,7 @@ fn integers_casts_and_bits() {
         let i = k.grid1();
         let x = k.load(a, &[i]);
         let mut v = x;
-        for o in [
-            BinaryOp::Add,
-            BinaryOp::Sub,
-            BinaryOp::Mul,
-            BinaryOp::FloorDiv,
-            BinaryOp::Mod,
-            BinaryOp::Pow,
-            BinaryOp::BitAnd,
-            BinaryOp::BitOr,
-            BinaryOp::BitXor,
-            BinaryOp::Shl,
-            BinaryOp::Shr,
-            BinaryOp::Min,
-            BinaryOp::Max,
-        ] {
+        for o in kernels::INT_BINARY_OPS {
             v = k.bin(o, v, y);
         }
         for u in [UnaryOp::Neg, UnaryOp::Invert, UnaryOp::Abs] {

@@ -6,6 +6,23 @@ use hypersonic_ir::*;
 use crate::builder::{kernel, K};
 use crate::{a1, a2, I32};
 
+/// Every binary operation defined on integers.
+pub const INT_BINARY_OPS: [BinaryOp; 13] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::FloorDiv,
+    BinaryOp::Mod,
+    BinaryOp::Pow,
+    BinaryOp::BitAnd,
+    BinaryOp::BitOr,
+    BinaryOp::BitXor,
+    BinaryOp::Shl,
+    BinaryOp::Shr,
+    BinaryOp::Min,
+    BinaryOp::Max,
+];
+
 /// `vecadd_<s>(a, b, out)`: `i = cuda.grid(1); if i < len(out): out[i] = a[i] + b[i]`.
 pub fn vecadd(s: Scalar) -> Module {
     kernel(&format!("vecadd_{s}"), vec![a1(s), a1(s), a1(s)], |k, p| {
