@@ -374,3 +374,96 @@ fn grid_stride_loops_in_lockstep_keep_per_thread_order() {
         assert_eq!(out, want);
     }
 }
+
+/// A tiled dot product with a per-thread accumulator live across barriers:
+/// `for t in range(a.shape[0]): tile[tx] = a[t, tx]; sync; for k in
+/// range(bd): acc += tile[k] * b[tx, k]; sync` then `out[grid(1)] = acc`.
+/// Scratch, shared and global accesses carry distinct alias scopes, so `acc`
+/// stays in a register through the inner loop.
+fn tiled_dot() -> Function {
+    let t2 = a2(Scalar::F64);
+    let t1 = a1(Scalar::F64);
+    let mut k = K::new("tiled_dot", vec![t2.clone(), t2.clone(), t1.clone()]);
+    let a = k.param(0, t2.clone());
+    let b = k.param(1, t2);
+    let out = k.param(2, t1);
+    let tile = k.shared(Scalar::F64, &[64], false);
+    let tx = k.tid();
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let bd = k.cast(bd, Type::I64);
+    let tiles = k.dim(a, 0);
+    let acc = k.local("acc", Type::F64);
+    let z = k.f64c(0.0);
+    k.set(acc, z);
+    let t = k.local("t", Type::I64);
+    let zero = k.i64c(0);
+    k.set(t, zero);
+    k.while_(
+        |k| {
+            let tv = k.get(t);
+            k.cmp(CmpOp::Lt, tv, tiles)
+        },
+        |k| {
+            let tv = k.get(t);
+            let x = k.load(a, &[tv, tx]);
+            k.store(tile, &[tx], x);
+            k.barrier();
+            let kk = k.local("kk", Type::I64);
+            let zero = k.i64c(0);
+            k.set(kk, zero);
+            k.while_(
+                |k| {
+                    let kv = k.get(kk);
+                    k.cmp(CmpOp::Lt, kv, bd)
+                },
+                |k| {
+                    let kv = k.get(kk);
+                    let s = k.load(tile, &[kv]);
+                    let w = k.load(b, &[tx, kv]);
+                    let p = k.bin(BinaryOp::Mul, s, w);
+                    let av = k.get(acc);
+                    let nv = k.bin(BinaryOp::Add, av, p);
+                    k.set(acc, nv);
+                    let one = k.i64c(1);
+                    let nx = k.bin(BinaryOp::Add, kv, one);
+                    k.set(kk, nx);
+                },
+            );
+            k.barrier();
+            let one = k.i64c(1);
+            let nt = k.bin(BinaryOp::Add, tv, one);
+            k.set(t, nt);
+        },
+    );
+    let g = k.grid1();
+    let av = k.get(acc);
+    k.store(out, &[g], av);
+    k.finish()
+}
+
+#[test]
+fn scratch_shared_and_global_accesses_have_distinct_alias_scopes() {
+    let km = compile(vec![tiled_dot()], vec![]);
+    assert!(km.llvm_ir().contains("!alias.scope"), "{}", km.llvm_ir());
+    let mut r = Rng(11);
+    for (tiles, tpb, blocks) in [(5usize, 64usize, 3u32), (1, 7, 2), (9, 32, 1)] {
+        let a: Vec<f64> = (0..tiles * tpb).map(|_| r.f64()).collect();
+        let b: Vec<f64> = (0..tpb * tpb).map(|_| r.f64()).collect();
+        let n = blocks as usize * tpb;
+        let out = vec![0f64; n];
+        let mut args = arr_slots(&a, &[tiles as i64, tpb as i64]);
+        args.extend(arr_slots(&b, &[tpb as i64, tpb as i64]));
+        args.extend(arr_slots(&out, &[n as i64]));
+        assert_eq!(launch(&km, &args, [blocks, 1, 1], [tpb as u32, 1, 1], 0), 0);
+        for g in 0..n {
+            let tx = g % tpb;
+            let mut acc = 0.0;
+            for t in 0..tiles {
+                for k in 0..tpb {
+                    acc += a[t * tpb + k] * b[tx * tpb + k];
+                }
+            }
+            assert_eq!(out[g], acc, "thread {g}");
+        }
+    }
+}

@@ -137,6 +137,8 @@ pub(crate) fn codegen<'ctx>(
         if !g.terminated() {
             g.b.build_return(Some(&ctx.i32_type().const_zero()))?;
         }
+        let items: Vec<_> = e.items.iter().map(|&p| p.into()).collect();
+        super::alias::tag(ctx, body, e.shared.into(), &items);
         if opts.fastmath {
             crate::fastmath::apply(body, &g.strict);
         }
@@ -212,6 +214,9 @@ struct Emitter<'p, 'a, 'ctx> {
         inkwell::basic_block::BasicBlock<'ctx>,
     )>,
     per_thread: u64,
+    /// The base of shared memory and of each scratch item.
+    shared: PointerValue<'ctx>,
+    items: Vec<PointerValue<'ctx>>,
 }
 
 /// `a + b` with both `nuw` and `nsw` (a thread-loop counter below `blockDim`).
@@ -360,6 +365,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             loop_iter: Vec::new(),
             loops: Vec::new(),
             per_thread: 0,
+            shared: sharedp,
+            items: Vec::new(),
         };
         for (it, size, align) in items {
             let align = align.max(1) as u64;
@@ -367,6 +374,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let o =
                 g.b.build_int_nuw_mul(i64t.const_int(off, false), nthreads, "")?;
             let base = gep(g, scratch, o)?;
+            e.items.push(base);
             let bytes =
                 g.b.build_int_nuw_mul(i64t.const_int(size, false), nthreads, "")?;
             match it {

@@ -19,6 +19,7 @@
 //! generator (`FnGen`) for every operation; the kernel operations that depend
 //! on the running thread are lowered here ([`lower_op`]) from [`ThreadState`].
 
+mod alias;
 mod emit;
 mod plan;
 
