@@ -467,3 +467,57 @@ fn scratch_shared_and_global_accesses_have_distinct_alias_scopes() {
         }
     }
 }
+
+/// Locals live across a barrier: `tx = threadIdx.x` (only geometry: its
+/// scratch loads carry `!range`) and `m = threadIdx.x` later set to
+/// `m - blockDim.x` (negative: no range), read after the barrier:
+/// `tile[tx] = a[tx]; sync; m -= bd; out[grid(1)] = tile[tx] + float(m)`.
+fn geometry_locals() -> Function {
+    let t = a1(Scalar::F64);
+    let mut k = K::new("geometry_locals", vec![t.clone(), t.clone()]);
+    let a = k.param(0, t.clone());
+    let out = k.param(1, t);
+    let tile = k.shared(Scalar::F64, &[64], false);
+    let tx = k.local("tx", Type::Scalar(Scalar::I32));
+    let m = k.local("m", Type::Scalar(Scalar::I32));
+    let t0 = k.geom(Geometry::ThreadIdx, Axis::X);
+    k.set(tx, t0);
+    k.set(m, t0);
+    let txv = k.get(tx);
+    let i = k.cast(txv, Type::I64);
+    let x = k.load(a, &[i]);
+    k.store(tile, &[i], x);
+    k.barrier();
+    let mv = k.get(m);
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let nm = k.bin(BinaryOp::Sub, mv, bd);
+    k.set(m, nm);
+    let txv = k.get(tx);
+    let i = k.cast(txv, Type::I64);
+    let s = k.load(tile, &[i]);
+    let mv = k.get(m);
+    let j = k.cast(mv, Type::I64);
+    let w = k.cast(j, Type::Scalar(Scalar::F64));
+    let v = k.bin(BinaryOp::Add, s, w);
+    let g = k.grid1();
+    k.store(out, &[g], v);
+    k.finish()
+}
+
+#[test]
+fn geometry_locals_keep_their_range_through_scratch() {
+    let km = compile(vec![geometry_locals()], vec![]);
+    let mut r = Rng(3);
+    for (tpb, blocks) in [(64usize, 3u32), (5, 2), (1, 1)] {
+        let a: Vec<f64> = (0..tpb).map(|_| r.f64()).collect();
+        let n = blocks as usize * tpb;
+        let out = vec![0f64; n];
+        let mut args = arr_slots(&a, &[tpb as i64]);
+        args.extend(arr_slots(&out, &[n as i64]));
+        assert_eq!(launch(&km, &args, [blocks, 1, 1], [tpb as u32, 1, 1], 0), 0);
+        for g in 0..n {
+            let tx = g % tpb;
+            assert_eq!(out[g], a[tx] + (tx as f64 - tpb as f64), "thread {g}");
+        }
+    }
+}

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use inkwell::context::Context;
-use inkwell::types::BasicTypeEnum;
+use inkwell::types::{AnyTypeEnum, BasicTypeEnum};
 use inkwell::values::{
     AsValueRef, BasicValueEnum, FunctionValue, InstructionOpcode as Opc, InstructionValue, Operand,
 };
@@ -155,12 +155,14 @@ fn constant_kinds(v: BasicValueEnum<'_>) -> u64 {
 
 /// Tags `f`'s loads, stores and atomics; `shared` is the base of shared
 /// memory and `items` the bases of the scratch items (disjoint ranges of the
-/// scratch buffer).
+/// scratch buffer). Loads of the items marked in `nonneg` (integers that only
+/// hold thread geometry) get `!range` `[0, 2^31 - 1)`.
 pub(crate) fn tag<'ctx>(
     ctx: &'ctx Context,
     f: FunctionValue<'ctx>,
     shared: BasicValueEnum<'ctx>,
     items: &[BasicValueEnum<'ctx>],
+    nonneg: &[bool],
 ) {
     let mut roots = HashMap::new();
     roots.insert(key(&shared), SHARED);
@@ -176,6 +178,7 @@ pub(crate) fn tag<'ctx>(
         slot_of: HashMap::new(),
     };
     track_slots(f, &mut r);
+    let range_kind = ctx.get_kind_id("range");
     let mut accesses = Vec::new();
     let mut used = 0u64;
     for bb in f.get_basic_blocks() {
@@ -186,6 +189,23 @@ pub(crate) fn tag<'ctx>(
                 _ => continue,
             };
             let m = r.operand(i, ptr);
+            let item = m.trailing_zeros();
+            if i.get_opcode() == Opc::Load
+                && m.count_ones() == 1
+                && (FIRST_ITEM..LAST_ITEM).contains(&item)
+                && nonneg
+                    .get((item - FIRST_ITEM) as usize)
+                    .copied()
+                    .unwrap_or(false)
+            {
+                if let AnyTypeEnum::IntType(t) = i.get_type() {
+                    let md = ctx.metadata_node(&[
+                        t.const_zero().into(),
+                        t.const_int(i32::MAX as u64, false).into(),
+                    ]);
+                    let _ = i.set_metadata(md, range_kind);
+                }
+            }
             if m.count_ones() == 1 && m != UNKNOWN {
                 accesses.push((i, m.trailing_zeros()));
                 used |= m;

@@ -138,7 +138,7 @@ pub(crate) fn codegen<'ctx>(
             g.b.build_return(Some(&ctx.i32_type().const_zero()))?;
         }
         let items: Vec<_> = e.items.iter().map(|&p| p.into()).collect();
-        super::alias::tag(ctx, body, e.shared.into(), &items);
+        super::alias::tag(ctx, body, e.shared.into(), &items, &e.nonneg_items);
         if opts.fastmath {
             crate::fastmath::apply(body, &g.strict);
         }
@@ -182,6 +182,82 @@ fn build_wrapper<'ctx>(
     Ok(name)
 }
 
+/// Per local of `f`: whether it is an integer that only ever holds thread
+/// geometry (non-negative, below `2^31`), possibly cast to a wider integer,
+/// or a constant in that range (the zero it starts with).
+/// Such a local in scratch loses the geometry's `!range` on its way through
+/// memory; its loads get it back, so LLVM still folds negative-index wraps.
+fn nonneg_locals(f: &Function) -> Vec<bool> {
+    fn defs<'a>(b: &'a hypersonic_ir::Block, d: &mut HashMap<ValueId, &'a Op>) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { value, op, .. } => {
+                    d.insert(*value, op);
+                }
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    defs(then_block, d);
+                    defs(else_block, d);
+                }
+                Stmt::Loop { body } => defs(body, d),
+                _ => {}
+            }
+        }
+    }
+    fn stores(b: &hypersonic_ir::Block, out: &mut Vec<(u32, ValueId)>) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Store { local, value } => out.push((local.0, *value)),
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    stores(then_block, out);
+                    stores(else_block, out);
+                }
+                Stmt::Loop { body } => stores(body, out),
+                _ => {}
+            }
+        }
+    }
+    let wide = |t: &Type| {
+        matches!(
+            t,
+            Type::Scalar(
+                hypersonic_ir::Scalar::I32
+                    | hypersonic_ir::Scalar::I64
+                    | hypersonic_ir::Scalar::U32
+                    | hypersonic_ir::Scalar::U64
+            )
+        )
+    };
+    let mut d = HashMap::new();
+    defs(&f.body, &mut d);
+    let geometry = |mut v: ValueId| loop {
+        match d.get(&v) {
+            Some(Op::Geometry(..)) => return true,
+            Some(Op::Const(hypersonic_ir::Const::Int(c))) => {
+                return (0..i32::MAX as i64).contains(c)
+            }
+            Some(Op::Cast(x)) if wide(f.value_type(v)) => v = *x,
+            _ => return false,
+        }
+    };
+    let mut st = Vec::new();
+    stores(&f.body, &mut st);
+    let mut ok: Vec<bool> = f.locals.iter().map(|l| wide(&l.ty)).collect();
+    for (l, v) in st {
+        if !geometry(v) {
+            ok[l as usize] = false;
+        }
+    }
+    ok
+}
+
 #[derive(Clone, Copy)]
 enum Item {
     Val(ValueId),
@@ -217,6 +293,9 @@ struct Emitter<'p, 'a, 'ctx> {
     /// The base of shared memory and of each scratch item.
     shared: PointerValue<'ctx>,
     items: Vec<PointerValue<'ctx>>,
+    /// Per scratch item: a local that only ever holds non-negative `i32`
+    /// geometry (`tx = cuda.threadIdx.x`), whose loads carry `!range`.
+    nonneg_items: Vec<bool>,
 }
 
 /// `a + b` with both `nuw` and `nsw` (a thread-loop counter below `blockDim`).
@@ -350,6 +429,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             items.push((Item::LoopState(l), 8, 8));
         }
         items.sort_by_key(|it| std::cmp::Reverse(it.2));
+        let nonneg = nonneg_locals(f);
         let mut off = 0u64;
         let mut e = Emitter {
             plan,
@@ -367,6 +447,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             per_thread: 0,
             shared: sharedp,
             items: Vec::new(),
+            nonneg_items: Vec::new(),
         };
         for (it, size, align) in items {
             let align = align.max(1) as u64;
@@ -375,6 +456,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 g.b.build_int_nuw_mul(i64t.const_int(off, false), nthreads, "")?;
             let base = gep(g, scratch, o)?;
             e.items.push(base);
+            e.nonneg_items
+                .push(matches!(it, Item::Local(l) if nonneg[l as usize]));
             let bytes =
                 g.b.build_int_nuw_mul(i64t.const_int(size, false), nthreads, "")?;
             match it {
