@@ -468,10 +468,11 @@ fn scratch_shared_and_global_accesses_have_distinct_alias_scopes() {
     }
 }
 
-/// Locals live across a barrier: `tx = threadIdx.x` (only geometry: its
-/// scratch loads carry `!range`) and `m = threadIdx.x` later set to
-/// `m - blockDim.x` (negative: no range), read after the barrier:
-/// `tile[tx] = a[tx]; sync; m -= bd; out[grid(1)] = tile[tx] + float(m)`.
+/// Locals live across a barrier: `tx = threadIdx.x` and `gi = cuda.grid(1)`
+/// in `int64` (non-negative: their scratch loads carry `!range`) and
+/// `m = threadIdx.x` later set to `m - blockDim.x` (negative: no range), read
+/// after the barrier: `tile[tx] = a[tx]; sync; m -= bd; out[gi] = tile[tx] +
+/// float(m)`.
 fn geometry_locals() -> Function {
     let t = a1(Scalar::F64);
     let mut k = K::new("geometry_locals", vec![t.clone(), t.clone()]);
@@ -483,6 +484,16 @@ fn geometry_locals() -> Function {
     let t0 = k.geom(Geometry::ThreadIdx, Axis::X);
     k.set(tx, t0);
     k.set(m, t0);
+    // `gi = int64(blockIdx.x) * int64(blockDim.x) + int64(threadIdx.x)`.
+    let gi = k.local("gi", Type::I64);
+    let bi = k.geom(Geometry::BlockIdx, Axis::X);
+    let bi = k.cast(bi, Type::I64);
+    let bd = k.geom(Geometry::BlockDim, Axis::X);
+    let bd = k.cast(bd, Type::I64);
+    let t64 = k.cast(t0, Type::I64);
+    let p = k.bin(BinaryOp::Mul, bi, bd);
+    let gv = k.bin(BinaryOp::Add, p, t64);
+    k.set(gi, gv);
     let txv = k.get(tx);
     let i = k.cast(txv, Type::I64);
     let x = k.load(a, &[i]);
@@ -499,7 +510,7 @@ fn geometry_locals() -> Function {
     let j = k.cast(mv, Type::I64);
     let w = k.cast(j, Type::Scalar(Scalar::F64));
     let v = k.bin(BinaryOp::Add, s, w);
-    let g = k.grid1();
+    let g = k.get(gi);
     k.store(out, &[g], v);
     k.finish()
 }
@@ -507,6 +518,7 @@ fn geometry_locals() -> Function {
 #[test]
 fn geometry_locals_keep_their_range_through_scratch() {
     let km = compile(vec![geometry_locals()], vec![]);
+    assert!(km.llvm_ir().contains("!range"), "{}", km.llvm_ir());
     let mut r = Rng(3);
     for (tpb, blocks) in [(64usize, 3u32), (5, 2), (1, 1)] {
         let a: Vec<f64> = (0..tpb).map(|_| r.f64()).collect();

@@ -156,7 +156,7 @@ fn constant_kinds(v: BasicValueEnum<'_>) -> u64 {
 /// Tags `f`'s loads, stores and atomics; `shared` is the base of shared
 /// memory and `items` the bases of the scratch items (disjoint ranges of the
 /// scratch buffer). Loads of the items marked in `nonneg` (integers that only
-/// hold thread geometry) get `!range` `[0, 2^31 - 1)`.
+/// hold non-negative values) get `!range` `[0, sign bit)`.
 pub(crate) fn tag<'ctx>(
     ctx: &'ctx Context,
     f: FunctionValue<'ctx>,
@@ -201,7 +201,7 @@ pub(crate) fn tag<'ctx>(
                 if let AnyTypeEnum::IntType(t) = i.get_type() {
                     let md = ctx.metadata_node(&[
                         t.const_zero().into(),
-                        t.const_int(i32::MAX as u64, false).into(),
+                        t.const_int(1u64 << (t.get_bit_width() - 1), false).into(),
                     ]);
                     let _ = i.set_metadata(md, range_kind);
                 }

@@ -182,9 +182,9 @@ fn build_wrapper<'ctx>(
     Ok(name)
 }
 
-/// Per local of `f`: whether it is an integer that only ever holds thread
-/// geometry (non-negative, below `2^31`), possibly cast to a wider integer,
-/// or a constant in that range (the zero it starts with).
+/// Per local of `f`: whether it is an integer that only ever holds
+/// non-negative values (below its sign bit) built from thread geometry and
+/// small constants (the zero it starts with).
 /// Such a local in scratch loses the geometry's `!range` on its way through
 /// memory; its loads get it back, so LLVM still folds negative-index wraps.
 fn nonneg_locals(f: &Function) -> Vec<bool> {
@@ -224,34 +224,54 @@ fn nonneg_locals(f: &Function) -> Vec<bool> {
             }
         }
     }
-    let wide = |t: &Type| {
-        matches!(
-            t,
-            Type::Scalar(
-                hypersonic_ir::Scalar::I32
-                    | hypersonic_ir::Scalar::I64
-                    | hypersonic_ir::Scalar::U32
-                    | hypersonic_ir::Scalar::U64
-            )
-        )
+    use hypersonic_ir::Scalar as S;
+    // Bits of an integer type, for the integers a range applies to.
+    let width = |t: &Type| match t {
+        Type::Scalar(S::I32 | S::U32) => Some(32),
+        Type::Scalar(S::I64 | S::U64) => Some(64),
+        _ => None,
     };
     let mut d = HashMap::new();
     defs(&f.body, &mut d);
-    let geometry = |mut v: ValueId| loop {
-        match d.get(&v) {
-            Some(Op::Geometry(..)) => return true,
-            Some(Op::Const(hypersonic_ir::Const::Int(c))) => {
-                return (0..i32::MAX as i64).contains(c)
-            }
-            Some(Op::Cast(x)) if wide(f.value_type(v)) => v = *x,
-            _ => return false,
+    // An upper bound on the bits of a value that is never negative: thread
+    // geometry, small constants, and sums, products and casts of them that
+    // cannot overflow (`cuda.grid(1)` in `int64`).
+    fn bits(
+        v: ValueId,
+        f: &Function,
+        d: &HashMap<ValueId, &Op>,
+        width: &dyn Fn(&Type) -> Option<u32>,
+        depth: u32,
+    ) -> Option<u32> {
+        let w = width(f.value_type(v))?;
+        if depth == 0 {
+            return None;
         }
-    };
+        let rec = |x: ValueId| bits(x, f, d, width, depth - 1);
+        let b = match d.get(&v)? {
+            Op::Geometry(..) => 31,
+            Op::Const(hypersonic_ir::Const::Int(c)) if (0..i32::MAX as i64).contains(c) => 31,
+            Op::Cast(x) => rec(*x)?,
+            Op::Binary(hypersonic_ir::BinaryOp::Add, x, y) => rec(*x)?.max(rec(*y)?) + 1,
+            Op::Binary(hypersonic_ir::BinaryOp::Mul, x, y) => rec(*x)? + rec(*y)?,
+            Op::TupleGet(t, k) => match d.get(t)? {
+                Op::MakeTuple(items) => rec(*items.get(*k as usize)?)?,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        (b < w).then_some(b)
+    }
     let mut st = Vec::new();
     stores(&f.body, &mut st);
-    let mut ok: Vec<bool> = f.locals.iter().map(|l| wide(&l.ty)).collect();
+    let mut ok: Vec<bool> = f.locals.iter().map(|l| width(&l.ty).is_some()).collect();
     for (l, v) in st {
-        if !geometry(v) {
+        let w = width(&f.locals[l as usize].ty);
+        let fits = match (w, bits(v, f, &d, &width, 16)) {
+            (Some(w), Some(b)) => b < w,
+            _ => false,
+        };
+        if !fits {
             ok[l as usize] = false;
         }
     }
