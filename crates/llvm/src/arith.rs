@@ -629,22 +629,34 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
     }
 
     /// Calls the LLVM intrinsic `name` overloaded on `tys`.
+    /// Calls the intrinsic `name` (overloaded on `tys`); its result.
     pub(crate) fn intrinsic(
         &self,
         name: &str,
         tys: &[inkwell::types::BasicTypeEnum<'ctx>],
         args: &[BasicValueEnum<'ctx>],
     ) -> R<BasicValueEnum<'ctx>> {
+        self.intrinsic_call(name, tys, args)?
+            .ok_or_else(|| crate::CodegenError::Llvm(format!("{name} returned void")))
+    }
+
+    /// Calls the intrinsic `name` (overloaded on `tys`); `None` when it returns void.
+    pub(crate) fn intrinsic_call(
+        &self,
+        name: &str,
+        tys: &[inkwell::types::BasicTypeEnum<'ctx>],
+        args: &[BasicValueEnum<'ctx>],
+    ) -> R<Option<BasicValueEnum<'ctx>>> {
         let intr = inkwell::intrinsics::Intrinsic::find(name)
             .ok_or_else(|| crate::CodegenError::Llvm(format!("no intrinsic {name}")))?;
         let decl = intr
             .get_declaration(self.m.module, tys)
             .ok_or_else(|| crate::CodegenError::Llvm(format!("bad overload of {name}")))?;
         let args: Vec<_> = args.iter().map(|a| (*a).into()).collect();
-        self.b
+        Ok(self
+            .b
             .build_call(decl, &args, "")?
             .try_as_basic_value()
-            .basic()
-            .ok_or_else(|| crate::CodegenError::Llvm(format!("{name} returned void")))
+            .basic())
     }
 }

@@ -7,12 +7,13 @@
 //! runs entirely on one OS thread (its threads one after another), so no other
 //! OS thread touches its shared memory, and the results are exact.
 
-use hypersonic_ir::{AtomicOp, BitFn, FenceScope, Op, Scalar, Space, Type, ValueId};
-use inkwell::llvm_sys::core::LLVMBuildAtomicRMW;
-use inkwell::llvm_sys::{LLVMAtomicOrdering, LLVMAtomicRMWBinOp as Rmw};
-use inkwell::values::{AsValueRef, BasicValue, BasicValueEnum, PointerValue};
+use hypersonic_ir::{AtomicOp, FenceScope, Op, Scalar, Space, Type, ValueId};
+use inkwell::llvm_sys::LLVMAtomicRMWBinOp as Rmw;
+use inkwell::values::{BasicValueEnum, PointerValue};
 use inkwell::{AtomicOrdering, FloatPredicate as FP, IntPredicate as IP};
 
+use super::atomics::{elem, float_minmax, rmw};
+use super::bits::bit;
 use crate::function::{unsupported, FnGen, R};
 use crate::types;
 
@@ -48,34 +49,6 @@ pub(crate) fn fence(g: &mut FnGen<'_, '_>, scope: FenceScope) -> R<()> {
     Ok(())
 }
 
-fn elem(g: &FnGen<'_, '_>, a: ValueId) -> R<Scalar> {
-    match g.ty(a) {
-        Type::Array { dtype, .. } => Ok(*dtype),
-        t => unsupported(format!("atomic on {t}")),
-    }
-}
-
-fn rmw<'ctx>(
-    g: &FnGen<'_, 'ctx>,
-    kind: Rmw,
-    p: PointerValue<'ctx>,
-    v: BasicValueEnum<'ctx>,
-) -> BasicValueEnum<'ctx> {
-    // inkwell's `build_atomicrmw` only takes integers; `fadd` needs the C API.
-    // SAFETY: the builder is positioned, `p` points to a value of `v`'s type.
-    unsafe {
-        let r = LLVMBuildAtomicRMW(
-            g.b.as_mut_ptr(),
-            kind,
-            p.as_value_ref(),
-            v.as_value_ref(),
-            LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic,
-            0,
-        );
-        BasicValueEnum::new(r)
-    }
-}
-
 fn atomic<'ctx>(
     g: &mut FnGen<'_, 'ctx>,
     op: AtomicOp,
@@ -93,7 +66,14 @@ fn atomic<'ctx>(
         return Ok(match op {
             AtomicOp::Add => rmw(g, Rmw::LLVMAtomicRMWBinOpFAdd, p, v),
             AtomicOp::Sub => rmw(g, Rmw::LLVMAtomicRMWBinOpFSub, p, v),
-            AtomicOp::Max | AtomicOp::Min => float_minmax(g, p, s, v, op == AtomicOp::Max)?,
+            AtomicOp::Max | AtomicOp::Min => float_minmax(
+                g,
+                p,
+                s,
+                v,
+                op == AtomicOp::Max,
+                AtomicOrdering::SequentiallyConsistent,
+            )?,
             AtomicOp::Exch => {
                 let it = types::int_bits(g.m.ctx, s.bits());
                 let bits = g.b.build_bit_cast(v, it, "")?;
@@ -239,91 +219,4 @@ fn cas<'ctx>(
     )?;
     let old = g.b.build_extract_value(r, 0, "old")?;
     Ok(g.b.build_bit_cast(old, types::scalar(g.m.ctx, s), "")?)
-}
-
-/// Float atomic max/min as a compare-and-swap loop, as Numba does it: the store
-/// happens only while `old < v` (`old > v` for min), so a NaN operand leaves
-/// memory unchanged and a NaN in memory stays. Returns the old value.
-fn float_minmax<'ctx>(
-    g: &mut FnGen<'_, 'ctx>,
-    p: PointerValue<'ctx>,
-    s: Scalar,
-    v: BasicValueEnum<'ctx>,
-    max: bool,
-) -> R<BasicValueEnum<'ctx>> {
-    let ctx = g.m.ctx;
-    let ft = types::float(ctx, s);
-    let it = types::int_bits(ctx, s.bits());
-    let v = v.into_float_value();
-    let first_bits = g.b.build_load(it, p, "old")?;
-    if let Some(i) = first_bits.as_instruction_value() {
-        let _ = i.set_atomic_ordering(AtomicOrdering::Monotonic);
-        let _ = i.set_alignment(s.size());
-    }
-    let first = g.b.build_bit_cast(first_bits, ft, "")?;
-    let start = g.current();
-    let head = g.new_block("atomic_minmax");
-    let attempt = g.new_block("atomic_cas");
-    let done = g.new_block("atomic_done");
-    g.b.build_unconditional_branch(head)?;
-    g.b.position_at_end(head);
-    let old = g.b.build_phi(ft, "old")?;
-    let oldv = old.as_basic_value().into_float_value();
-    let pred = if max { FP::OLT } else { FP::OGT };
-    let go = g.b.build_float_compare(pred, oldv, v, "")?;
-    g.b.build_conditional_branch(go, attempt, done)?;
-    g.b.position_at_end(attempt);
-    let e = g.b.build_bit_cast(oldv, it, "")?;
-    let d = g.b.build_bit_cast(v, it, "")?;
-    let r = g.b.build_cmpxchg(
-        p,
-        e,
-        d,
-        AtomicOrdering::SequentiallyConsistent,
-        AtomicOrdering::SequentiallyConsistent,
-    )?;
-    let seen = g.b.build_extract_value(r, 0, "")?;
-    let seen = g.b.build_bit_cast(seen, ft, "")?.into_float_value();
-    let ok = g.b.build_extract_value(r, 1, "")?.into_int_value();
-    g.b.build_conditional_branch(ok, done, head)?;
-    old.add_incoming(&[(&first, start), (&seen, attempt)]);
-    g.b.position_at_end(done);
-    let res = g.b.build_phi(ft, "")?;
-    res.add_incoming(&[(&oldv, head), (&seen, attempt)]);
-    Ok(res.as_basic_value())
-}
-
-fn bit<'ctx>(g: &mut FnGen<'_, 'ctx>, f: BitFn, a: ValueId) -> R<BasicValueEnum<'ctx>> {
-    let ctx = g.m.ctx;
-    let s = g.scalar_of(a)?;
-    if !s.is_int() {
-        return unsupported(format!("{f:?} on {s}"));
-    }
-    let x = g.v(a)?.into_int_value();
-    let t = x.get_type();
-    let i32t = ctx.i32_type();
-    let to_i32 = |g: &FnGen<'_, 'ctx>, v: BasicValueEnum<'ctx>| -> R<BasicValueEnum<'ctx>> {
-        Ok(g.b
-            .build_int_truncate_or_bit_cast(v.into_int_value(), i32t, "")?
-            .into())
-    };
-    let no = ctx.bool_type().const_zero();
-    Ok(match f {
-        BitFn::Popc => {
-            let r = g.intrinsic("llvm.ctpop", &[t.into()], &[x.into()])?;
-            to_i32(g, r)?
-        }
-        BitFn::Clz => {
-            let r = g.intrinsic("llvm.ctlz", &[t.into()], &[x.into(), no.into()])?;
-            to_i32(g, r)?
-        }
-        BitFn::Ffs => {
-            let tz = g.intrinsic("llvm.cttz", &[t.into()], &[x.into(), no.into()])?;
-            let tz = to_i32(g, tz)?.into_int_value();
-            let one = g.b.build_int_add(tz, i32t.const_int(1, false), "")?;
-            let zero = g.b.build_int_compare(IP::EQ, x, t.const_zero(), "")?;
-            g.b.build_select(zero, i32t.const_zero(), one, "")?
-        }
-        BitFn::Brev => g.intrinsic("llvm.bitreverse", &[t.into()], &[x.into()])?,
-    })
 }

@@ -7,6 +7,8 @@ use inkwell::values::BasicValueEnum;
 
 use crate::function::{unsupported, FnGen, R};
 
+mod atomics;
+mod bits;
 pub(crate) mod host;
 mod nvptx;
 
@@ -26,12 +28,11 @@ pub(crate) fn lower_op<'a, 'ctx>(
     op: &'a Op,
     rt: &'a Type,
 ) -> R<BasicValueEnum<'ctx>> {
-    let _ = rt;
     match g.m.target {
         Target::Host => unsupported(format!(
             "{op:?} is a kernel operation; it can only appear in a @cuda.jit kernel"
         )),
-        Target::Nvptx => nvptx::lower_op(g, op, rt),
+        Target::Nvptx => nvptx::lower_op(g, op),
         Target::Simt => crate::simt::lower_op(g, op, rt),
     }
 }

@@ -9,18 +9,17 @@
 //! recovers `ld.shared`, `atom.shared`, `ld.const`, ... from the casts.
 
 use hypersonic_ir::{
-    AtomicOp, BarrierReduce, BitFn, FenceScope, Geometry, Op, Scalar, Shuffle, Space, Stmt, Type,
-    ValueId, Vote,
+    AtomicOp, BarrierReduce, FenceScope, Geometry, Op, Scalar, Shuffle, Space, Stmt, Type, ValueId,
+    Vote,
 };
-use inkwell::llvm_sys::core::LLVMBuildAtomicRMW;
-use inkwell::llvm_sys::{LLVMAtomicOrdering, LLVMAtomicRMWBinOp as Rmw};
+use inkwell::llvm_sys::LLVMAtomicRMWBinOp as Rmw;
 use inkwell::module::Linkage;
-use inkwell::types::{BasicType, BasicTypeEnum};
-use inkwell::values::{
-    AsValueRef, BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue,
-};
-use inkwell::{AddressSpace, AtomicOrdering, FloatPredicate as FP, IntPredicate as IP};
+use inkwell::types::BasicType;
+use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
+use inkwell::{AddressSpace, AtomicOrdering, IntPredicate as IP};
 
+use super::atomics::{elem, float_minmax, rmw};
+use super::bits::bit;
 use crate::function::{unsupported, FnGen, R};
 use crate::{types, CodegenError};
 
@@ -32,11 +31,7 @@ pub(crate) const CONSTANT: u16 = 4;
 /// The symbol of the dynamic shared memory (`extern __shared__` in CUDA C).
 pub(crate) const DYNAMIC_SHARED: &str = "__hypersonic_dynamic_shared";
 
-pub(crate) fn lower_op<'a, 'ctx>(
-    g: &mut FnGen<'a, 'ctx>,
-    op: &'a Op,
-    rt: &'a Type,
-) -> R<BasicValueEnum<'ctx>> {
+pub(crate) fn lower_op<'a, 'ctx>(g: &mut FnGen<'a, 'ctx>, op: &'a Op) -> R<BasicValueEnum<'ctx>> {
     match op {
         Op::Geometry(k, axis) => {
             let reg = match k {
@@ -46,14 +41,9 @@ pub(crate) fn lower_op<'a, 'ctx>(
                 Geometry::GridDim => "nctaid",
             };
             let ax = ["x", "y", "z"][axis.index()];
-            value(call(
-                g,
-                &format!("llvm.nvvm.read.ptx.sreg.{reg}.{ax}"),
-                &[],
-                &[],
-            )?)
+            g.intrinsic(&format!("llvm.nvvm.read.ptx.sreg.{reg}.{ax}"), &[], &[])
         }
-        Op::LaneId => value(call(g, "llvm.nvvm.read.ptx.sreg.laneid", &[], &[])?),
+        Op::LaneId => g.intrinsic("llvm.nvvm.read.ptx.sreg.laneid", &[], &[]),
         Op::SharedArray {
             dtype,
             shape,
@@ -134,7 +124,7 @@ pub(crate) fn lower_op<'a, 'ctx>(
                 Vote::Any => "llvm.nvvm.vote.any.sync",
                 Vote::Ballot => "llvm.nvvm.vote.ballot.sync",
             };
-            value(call(g, name, &[], &[m, p])?)
+            g.intrinsic(name, &[], &[m, p])
         }
         Op::BarrierReduce(kind, pred) => {
             let i32t = g.m.ctx.i32_type();
@@ -145,7 +135,7 @@ pub(crate) fn lower_op<'a, 'ctx>(
                 BarrierReduce::And => "llvm.nvvm.barrier0.and",
                 BarrierReduce::Or => "llvm.nvvm.barrier0.or",
             };
-            let r = value(call(g, name, &[], &[p.into()])?)?.into_int_value();
+            let r = g.intrinsic(name, &[], &[p.into()])?.into_int_value();
             if *kind == BarrierReduce::Count {
                 return Ok(r.into());
             }
@@ -153,7 +143,7 @@ pub(crate) fn lower_op<'a, 'ctx>(
             let nz = g.b.build_int_compare(IP::NE, r, i32t.const_zero(), "")?;
             Ok(g.b.build_int_z_extend(nz, i32t, "")?.into())
         }
-        Op::Bit(f, a) => bit(g, *f, *a, rt),
+        Op::Bit(f, a) => bit(g, *f, *a),
         _ => unsupported(format!("{op:?} is not a kernel operation")),
     }
 }
@@ -161,7 +151,7 @@ pub(crate) fn lower_op<'a, 'ctx>(
 pub(crate) fn lower_stmt<'a>(g: &mut FnGen<'a, '_>, s: &'a Stmt) -> R<()> {
     match s {
         Stmt::Barrier { .. } => {
-            call(g, "llvm.nvvm.barrier0", &[], &[])?;
+            g.intrinsic_call("llvm.nvvm.barrier0", &[], &[])?;
         }
         Stmt::Fence(scope) => {
             let name = match scope {
@@ -169,50 +159,20 @@ pub(crate) fn lower_stmt<'a>(g: &mut FnGen<'a, '_>, s: &'a Stmt) -> R<()> {
                 FenceScope::Device => "llvm.nvvm.membar.gl",
                 FenceScope::System => "llvm.nvvm.membar.sys",
             };
-            call(g, name, &[], &[])?;
+            g.intrinsic_call(name, &[], &[])?;
         }
         Stmt::SyncWarp { mask, .. } => {
             let m = g.v(*mask)?;
-            call(g, "llvm.nvvm.bar.warp.sync", &[], &[m])?;
+            g.intrinsic_call("llvm.nvvm.bar.warp.sync", &[], &[m])?;
         }
         _ => return unsupported(format!("{s:?} is not a kernel statement")),
     }
     Ok(())
 }
 
-/// Calls the intrinsic `name` (overloaded on `tys`); `None` when it returns void.
-fn call<'ctx>(
-    g: &FnGen<'_, 'ctx>,
-    name: &str,
-    tys: &[BasicTypeEnum<'ctx>],
-    args: &[BasicValueEnum<'ctx>],
-) -> R<Option<BasicValueEnum<'ctx>>> {
-    let intr = inkwell::intrinsics::Intrinsic::find(name)
-        .ok_or_else(|| CodegenError::Llvm(format!("no intrinsic {name}")))?;
-    let decl = intr
-        .get_declaration(g.m.module, tys)
-        .ok_or_else(|| CodegenError::Llvm(format!("bad overload of {name}")))?;
-    let args: Vec<BasicMetadataValueEnum> = args.iter().map(|a| (*a).into()).collect();
-    Ok(g.b
-        .build_call(decl, &args, "")?
-        .try_as_basic_value()
-        .basic())
-}
-
-fn value(v: Option<BasicValueEnum<'_>>) -> R<BasicValueEnum<'_>> {
-    v.ok_or_else(|| CodegenError::Llvm("intrinsic returned void".into()))
-}
-
 fn elements(shape: &[i64]) -> R<u32> {
     let n: i64 = shape.iter().product();
     u32::try_from(n).or_else(|_| unsupported(format!("array of shape {shape:?} is too large")))
-}
-
-fn elem(g: &FnGen<'_, '_>, a: ValueId) -> R<Scalar> {
-    match g.ty(a) {
-        Type::Array { dtype, .. } => Ok(*dtype),
-        t => unsupported(format!("atomic operation on {t}")),
-    }
 }
 
 /// A pointer in another address space, cast to a generic one.
@@ -320,29 +280,6 @@ fn shared_array<'ctx>(
     array_value(g, p, dtype, shape, None)
 }
 
-/// `atomicrmw` on any first-class type (inkwell's builder only takes integers).
-fn rmw<'ctx>(
-    g: &FnGen<'_, 'ctx>,
-    op: Rmw,
-    p: PointerValue<'ctx>,
-    v: BasicValueEnum<'ctx>,
-) -> BasicValueEnum<'ctx> {
-    // SAFETY: the builder is positioned (every FnGen statement runs inside a
-    // block), `p` is a pointer and `v` a value of the element type; the result is
-    // a value of `v`'s type.
-    unsafe {
-        let r = LLVMBuildAtomicRMW(
-            g.b.as_mut_ptr(),
-            op,
-            p.as_value_ref(),
-            v.as_value_ref(),
-            LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic,
-            0,
-        );
-        BasicValueEnum::new(r)
-    }
-}
-
 fn atomic<'ctx>(
     g: &mut FnGen<'_, 'ctx>,
     op: AtomicOp,
@@ -361,7 +298,9 @@ fn atomic<'ctx>(
                 let n = g.b.build_float_neg(v.into_float_value(), "")?;
                 rmw(g, Rmw::LLVMAtomicRMWBinOpFAdd, p, n.into())
             }
-            AtomicOp::Max | AtomicOp::Min => float_minmax(g, p, s, v, op == AtomicOp::Max)?,
+            AtomicOp::Max | AtomicOp::Min => {
+                float_minmax(g, p, s, v, op == AtomicOp::Max, AtomicOrdering::Monotonic)?
+            }
             AtomicOp::Exch => {
                 let it = types::int_bits(g.m.ctx, s.bits());
                 let bits = g.b.build_bit_cast(v, it, "")?;
@@ -403,7 +342,7 @@ fn atomic<'ctx>(
         } else {
             "llvm.nvvm.atomic.load.dec.32"
         };
-        return self::value(call(g, name, &[pt.into()], &[p.into(), v])?);
+        return g.intrinsic(name, &[pt.into()], &[p.into(), v]);
     }
     let signed = s.is_signed_int();
     let kind = match op {
@@ -421,57 +360,6 @@ fn atomic<'ctx>(
         AtomicOp::Dec => Rmw::LLVMAtomicRMWBinOpUDecWrap,
     };
     Ok(rmw(g, kind, p, v))
-}
-
-/// Float atomic max/min as a compare-and-swap loop, as Numba does it: the store
-/// happens only while `old < v` (`old > v` for min), so a NaN operand leaves
-/// memory unchanged and a NaN in memory stays. Returns the old value.
-fn float_minmax<'ctx>(
-    g: &mut FnGen<'_, 'ctx>,
-    p: PointerValue<'ctx>,
-    s: Scalar,
-    v: BasicValueEnum<'ctx>,
-    max: bool,
-) -> R<BasicValueEnum<'ctx>> {
-    let ctx = g.m.ctx;
-    let ft = types::float(ctx, s);
-    let it = types::int_bits(ctx, s.bits());
-    let v = v.into_float_value();
-    let first = g.b.build_load(ft, p, "old")?;
-    if let Some(i) = first.as_instruction_value() {
-        let _ = i.set_volatile(true);
-        let _ = i.set_alignment(s.size());
-    }
-    let start = g.current();
-    let head = g.new_block("atomic_minmax");
-    let attempt = g.new_block("atomic_cas");
-    let done = g.new_block("atomic_done");
-    g.b.build_unconditional_branch(head)?;
-    g.b.position_at_end(head);
-    let old = g.b.build_phi(ft, "old")?;
-    let oldv = old.as_basic_value().into_float_value();
-    let pred = if max { FP::OLT } else { FP::OGT };
-    let go = g.b.build_float_compare(pred, oldv, v, "")?;
-    g.b.build_conditional_branch(go, attempt, done)?;
-    g.b.position_at_end(attempt);
-    let e = g.b.build_bit_cast(oldv, it, "")?;
-    let d = g.b.build_bit_cast(v, it, "")?;
-    let r = g.b.build_cmpxchg(
-        p,
-        e,
-        d,
-        AtomicOrdering::Monotonic,
-        AtomicOrdering::Monotonic,
-    )?;
-    let seen = g.b.build_extract_value(r, 0, "")?;
-    let seen = g.b.build_bit_cast(seen, ft, "")?.into_float_value();
-    let ok = g.b.build_extract_value(r, 1, "")?.into_int_value();
-    g.b.build_conditional_branch(ok, done, head)?;
-    old.add_incoming(&[(&first, start), (&seen, attempt)]);
-    g.b.position_at_end(done);
-    let res = g.b.build_phi(ft, "")?;
-    res.add_incoming(&[(&oldv, head), (&seen, attempt)]);
-    Ok(res.as_basic_value())
 }
 
 fn shuffle<'ctx>(
@@ -504,12 +392,11 @@ fn shuffle<'ctx>(
     };
     let shfl =
         |g: &FnGen<'_, 'ctx>, x: BasicValueEnum<'ctx>, ty: &str| -> R<BasicValueEnum<'ctx>> {
-            self::value(call(
-                g,
+            g.intrinsic(
                 &format!("llvm.nvvm.shfl.sync.{k}.{ty}"),
                 &[],
                 &[m, x, l, c.into()],
-            )?)
+            )
         };
     match s.size() {
         4 if s == Scalar::F32 => shfl(g, v, "f32"),
@@ -531,38 +418,5 @@ fn shuffle<'ctx>(
             Ok(g.b.build_bit_cast(r, types::scalar(ctx, s), "")?)
         }
         _ => unsupported(format!("warp shuffle of {s}")),
-    }
-}
-
-fn bit<'ctx>(g: &mut FnGen<'_, 'ctx>, f: BitFn, a: ValueId, rt: &Type) -> R<BasicValueEnum<'ctx>> {
-    let ctx = g.m.ctx;
-    let i32t = ctx.i32_type();
-    let x = g.v(a)?.into_int_value();
-    let t: BasicTypeEnum<'ctx> = x.get_type().into();
-    let f_ = ctx.bool_type().const_zero();
-    let to_i32 = |g: &FnGen<'_, 'ctx>, v: IntValue<'ctx>| -> R<BasicValueEnum<'ctx>> {
-        Ok(g.b.build_int_cast_sign_flag(v, i32t, false, "")?.into())
-    };
-    match f {
-        BitFn::Popc => {
-            let r = value(call(g, "llvm.ctpop", &[t], &[x.into()])?)?;
-            to_i32(g, r.into_int_value())
-        }
-        BitFn::Clz => {
-            let r = value(call(g, "llvm.ctlz", &[t], &[x.into(), f_.into()])?)?;
-            to_i32(g, r.into_int_value())
-        }
-        BitFn::Ffs => {
-            let tz = value(call(g, "llvm.cttz", &[t], &[x.into(), f_.into()])?)?;
-            let tz = to_i32(g, tz.into_int_value())?.into_int_value();
-            let one = g.b.build_int_add(tz, i32t.const_int(1, false), "")?;
-            let zero =
-                g.b.build_int_compare(IP::EQ, x, x.get_type().const_zero(), "")?;
-            Ok(g.b.build_select(zero, i32t.const_zero(), one, "")?)
-        }
-        BitFn::Brev => {
-            let _ = rt;
-            value(call(g, "llvm.bitreverse", &[t], &[x.into()])?)
-        }
     }
 }
