@@ -12,7 +12,7 @@ from .errors import TypingError
 
 
 _OPTIONS = {
-    # option: (default, what it does today)
+    # Numba's options and their defaults; README.md says what each does here.
     "nopython": True,
     "cache": False,
     "parallel": False,

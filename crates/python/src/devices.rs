@@ -172,8 +172,7 @@ pub struct PyDeviceBuffer {
     _owner: Option<Py<PyAny>>,
 }
 
-fn stream_of<'a>(stream: &'a Option<Py<PyStream>>, py: Python<'_>) -> Option<&'a Stream> {
-    let _ = py;
+fn stream_of(stream: &Option<Py<PyStream>>) -> Option<&Stream> {
     stream.as_ref().map(|s| &s.get().stream)
 }
 
@@ -208,7 +207,7 @@ impl PyDeviceBuffer {
         let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
         let device = &self.device.get().device;
         device
-            .copy_htod(&self.buffer, offset, bytes, stream_of(&stream, py))
+            .copy_htod(&self.buffer, offset, bytes, stream_of(&stream))
             .map_err(|e| runtime_error(py, e, None))
     }
 
@@ -229,7 +228,7 @@ impl PyDeviceBuffer {
         let bytes = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
         let device = &self.device.get().device;
         device
-            .copy_dtoh(bytes, &self.buffer, offset, stream_of(&stream, py))
+            .copy_dtoh(bytes, &self.buffer, offset, stream_of(&stream))
             .map_err(|e| runtime_error(py, e, None))
     }
 }
@@ -260,7 +259,7 @@ impl PyEvent {
     #[pyo3(signature = (stream=None))]
     fn record(&self, py: Python<'_>, stream: Option<Py<PyStream>>) -> PyResult<()> {
         self.device
-            .record_event(&self.event, stream_of(&stream, py))
+            .record_event(&self.event, stream_of(&stream))
             .map_err(|e| runtime_error(py, e, None))
     }
 

@@ -77,7 +77,7 @@ class DeviceNDArray:
         return _layout_of(self.shape, self.strides, self.itemsize) == "C" or self.size <= 1
 
     def is_f_contiguous(self):
-        return _layout_of(self.shape, self.strides, self.itemsize) in ("F",) or self.ndim <= 1 and self.is_c_contiguous()
+        return _layout_of(self.shape, self.strides, self.itemsize) == "F" or self.ndim <= 1 and self.is_c_contiguous()
 
     @property
     def T(self):

@@ -149,7 +149,7 @@ def device_array(shape, dtype=np.float64, strides=None, order="C", stream=0):
 
 
 def device_array_like(ary, stream=0):
-    order = "F" if ary.flags.f_contiguous and not ary.flags.c_contiguous else "C" if isinstance(ary, np.ndarray) else "C"
+    order = "F" if ary.flags.f_contiguous and not ary.flags.c_contiguous else "C"
     return device_array(ary.shape, ary.dtype, order=order, stream=stream)
 
 
