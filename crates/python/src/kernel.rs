@@ -71,6 +71,16 @@ impl CompiledKernel {
         Ok(pyo3::types::PyBytes::new(py, &bytes))
     }
 
+    /// The CPU fallback's block function: optimised LLVM IR, or host assembly.
+    #[pyo3(signature = (asm=false))]
+    fn cpu_code(&self, py: Python<'_>, asm: bool) -> PyResult<String> {
+        let image = self
+            .runtime
+            .cpu_image()
+            .map_err(|e| crate::devices::runtime_error(py, e, None))?;
+        Ok(if asm { image.asm() } else { image.llvm_ir() })
+    }
+
     /// PTX for compute capability `cc`.
     fn ptx(&self, py: Python<'_>, cc: (u32, u32)) -> PyResult<String> {
         ptx_text(py, &self.module, cc, self.fastmath, false)

@@ -141,6 +141,8 @@ struct Launch {
     entry: crate::abi::BlockEntry,
     args: SendPtr,
     grid: [u32; 3],
+    /// Flat block indices count `blockIdx.y` fastest (see `CpuImage::blocks_y_major`).
+    y_major: bool,
     block: [u32; 3],
     shared_bytes: u64,
     dynamic_shared_bytes: u64,
@@ -148,7 +150,7 @@ struct Launch {
 }
 
 impl Launch {
-    /// Runs blocks `lo..hi` (flat indices, x fastest) in order on this thread;
+    /// Runs blocks `lo..hi` (flat indices, x fastest unless `y_major`) in order on this thread;
     /// the outcome of the first that did not finish.
     fn run_blocks(&self, lo: u64, hi: u64) -> Outcome {
         WORKER.with(|cell| match cell.try_borrow_mut() {
@@ -176,11 +178,12 @@ impl Launch {
         let gx = self.grid[0] as u64;
         let gy = self.grid[1] as u64;
         for flat in lo..hi {
-            let block_idx = [
-                (flat % gx) as u32,
-                ((flat / gx) % gy) as u32,
-                (flat / (gx * gy)) as u32,
-            ];
+            let (x, y) = if self.y_major {
+                ((flat / gy) % gx, flat % gy)
+            } else {
+                (flat % gx, (flat / gx) % gy)
+            };
+            let block_idx = [x as u32, y as u32, (flat / (gx * gy)) as u32];
             let o = self.run_with(block_idx, shared, scratch);
             if o != Outcome::Done {
                 return o;
@@ -350,6 +353,7 @@ impl Device for CpuDevice {
             entry: image.entry(),
             args: SendPtr(args.as_ptr()),
             grid: config.grid,
+            y_major: image.blocks_y_major(),
             block: config.block,
             shared_bytes: image.static_shared_bytes() + config.dynamic_shared_bytes,
             dynamic_shared_bytes: config.dynamic_shared_bytes,

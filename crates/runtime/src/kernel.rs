@@ -99,6 +99,7 @@ pub struct CpuImage {
     entry: BlockEntry,
     static_shared_bytes: u64,
     scratch_bytes_per_thread: u64,
+    blocks_y_major: bool,
     /// Keeps the compiled code alive.
     _module: Option<SimtModule>,
 }
@@ -121,6 +122,7 @@ impl CpuImage {
             entry,
             static_shared_bytes,
             scratch_bytes_per_thread,
+            blocks_y_major: false,
             _module: None,
         }
     }
@@ -130,6 +132,7 @@ impl CpuImage {
             entry: module.block_entry(),
             static_shared_bytes: module.static_shared_bytes(),
             scratch_bytes_per_thread: module.scratch_bytes_per_thread(),
+            blocks_y_major: module.blocks_y_major(),
             _module: Some(module),
         }
     }
@@ -144,6 +147,28 @@ impl CpuImage {
 
     pub fn scratch_bytes_per_thread(&self) -> u64 {
         self.scratch_bytes_per_thread
+    }
+
+    /// Run the blocks with `blockIdx.y` varying fastest: the kernel's memory
+    /// accesses are contiguous along `y`, and any order of blocks is valid.
+    pub fn blocks_y_major(&self) -> bool {
+        self.blocks_y_major
+    }
+
+    /// The optimised LLVM IR of the block function (empty for a hand-made image).
+    pub fn llvm_ir(&self) -> String {
+        self._module
+            .as_ref()
+            .map(SimtModule::llvm_ir)
+            .unwrap_or_default()
+    }
+
+    /// The host assembly of the block function (empty for a hand-made image).
+    pub fn asm(&self) -> String {
+        self._module
+            .as_ref()
+            .map(SimtModule::asm)
+            .unwrap_or_default()
     }
 }
 

@@ -216,6 +216,19 @@ class Kernel:
             return self._specs[tuple(signature)].spirv(subgroup_size)
         return {args: ck.spirv(subgroup_size) for args, ck in self._specs.items()}
 
+    def inspect_llvm(self, signature=None):
+        """LLVM IR of the CPU fallback's block function (the compiled SIMT
+        lowering), by argument types. (Numba returns NVVM IR here.)"""
+        if signature is not None:
+            return self._specs[tuple(signature)].cpu_code()
+        return {args: ck.cpu_code() for args, ck in self._specs.items()}
+
+    def inspect_cpu_asm(self, signature=None):
+        """Host assembly of the CPU fallback's block function, by argument types."""
+        if signature is not None:
+            return self._specs[tuple(signature)].cpu_code(asm=True)
+        return {args: ck.cpu_code(asm=True) for args, ck in self._specs.items()}
+
     def inspect_ir(self, signature=None):
         """Hypersonic's typed IR of each specialization, by argument types."""
         if signature is not None:

@@ -836,7 +836,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let n = nuw_nsw_add(g, xyz[a], one)?;
             let c = g.b.build_int_compare(IP::ULT, n, self.block_dim[a], "")?;
             let out = if k == 0 { exit } else { latches[k - 1] };
-            g.b.build_conditional_branch(c, heads[k], out)?;
+            let br = g.b.build_conditional_branch(c, heads[k], out)?;
+            if k == 2 {
+                super::loop_hints::no_interleave(ctx, br);
+            }
             let from = if k == 0 { pre } else { heads[k - 1] };
             phis[k].add_incoming(&[(&zero, from), (&n, latches[k])]);
         }

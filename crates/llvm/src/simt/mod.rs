@@ -21,6 +21,7 @@
 
 mod alias;
 mod emit;
+mod loop_hints;
 mod plan;
 
 use std::cell::Cell;
@@ -44,6 +45,7 @@ pub struct SimtModule {
     host: HostModule,
     static_shared: u64,
     scratch_per_thread: u64,
+    blocks_y_major: bool,
 }
 
 impl SimtModule {
@@ -87,6 +89,7 @@ impl SimtModule {
             host,
             static_shared: shared.total,
             scratch_per_thread: scratch.get(),
+            blocks_y_major: plan.blocks_y_major,
         })
     }
 
@@ -106,6 +109,13 @@ impl SimtModule {
     /// Bytes of scratch memory per thread of a block.
     pub fn scratch_bytes_per_thread(&self) -> u64 {
         self.scratch_per_thread
+    }
+
+    /// Run the blocks with `blockIdx.y` varying fastest (any order of blocks
+    /// is valid; this one walks memory in order for kernels whose accesses are
+    /// contiguous along `y`).
+    pub fn blocks_y_major(&self) -> bool {
+        self.blocks_y_major
     }
 
     /// The optimised LLVM IR.

@@ -135,6 +135,10 @@ pub(crate) struct Plan<'a> {
     /// Per region: run `threadIdx.y` in the innermost thread loop (instead of
     /// `x`), because its memory accesses are contiguous along `y`.
     pub y_inner: Vec<bool>,
+    /// The kernel's accesses are mostly contiguous along `y`: run the blocks
+    /// with `blockIdx.y` varying fastest, so that consecutive blocks walk along
+    /// memory rather than across rows (pages).
+    pub blocks_y_major: bool,
 }
 
 /// Statements that synchronise threads (split regions).
@@ -772,10 +776,10 @@ fn tid_axes(f: &Function) -> Vec<u8> {
     }
 }
 
-/// Whether the memory accesses of these statements are contiguous along
-/// `threadIdx.y` more often than along `x`: the index on an array's contiguous
-/// axis (the last one unless the layout is F) depends on `y` and not on `x`.
-fn prefers_y_inner(f: &Function, stmts: &[&Stmt], axes: &[u8]) -> bool {
+/// How many memory accesses of these statements are contiguous along
+/// `threadIdx.x` and along `y`: the index on an array's contiguous axis (the
+/// last one unless the layout is F) depends on that axis (and not on `x`, for `y`).
+fn contiguity_score(f: &Function, stmts: &[&Stmt], axes: &[u8]) -> [i32; 2] {
     fn walk(f: &Function, s: &Stmt, axes: &[u8], score: &mut [i32; 2]) {
         let mut access = |a: ValueId, idx: &[ValueId]| {
             let ty = f.value_type(a);
@@ -824,7 +828,7 @@ fn prefers_y_inner(f: &Function, stmts: &[&Stmt], axes: &[u8]) -> bool {
     for s in stmts {
         walk(f, s, axes, &mut score);
     }
-    score[1] > score[0]
+    score
 }
 
 pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
@@ -956,12 +960,16 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
             }
         })
         .collect();
-    let y_inner = regions
+    let scores: Vec<_> = regions
         .iter()
-        .map(|reg| prefers_y_inner(f, &reg.stmts, &axes))
+        .map(|reg| contiguity_score(f, &reg.stmts, &axes))
         .collect();
+    let total = scores
+        .iter()
+        .fold([0, 0], |t, s| [t[0] + s[0], t[1] + s[1]]);
     Ok(Plan {
-        y_inner,
+        y_inner: scores.iter().map(|s| s[1] > s[0]).collect(),
+        blocks_y_major: total[1] > total[0],
         exited_flag: thread_return && (regions.len() > 1 || reduce),
         pred_loops,
         nodes,
