@@ -21,7 +21,7 @@ use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{AddressSpace, IntPredicate as IP};
 
-use super::plan::{LocalClass, LoopId, Node, Plan, Pred, RegionId};
+use super::plan::{LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
 use super::{array_value, ThreadState, WARP};
 use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
 use crate::{attrs, types, CodegenError, HostOptions};
@@ -647,7 +647,6 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let i64t = ctx.i64_type();
         let i32t = ctx.i32_type();
         let reg = &self.plan.regions[r];
-        let pre = g.current();
         // The thread loop nest: `z` outermost; `x` innermost unless the
         // region's accesses are contiguous along `y` (any order of a region's
         // threads is a valid schedule: they only meet at barriers).
@@ -664,7 +663,19 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             .collect();
         let xl = latches[2];
         let exit = g.new_block("threads.end");
-        g.b.build_unconditional_branch(heads[0])?;
+        // A region for the threads with `threadIdx.x < b` loops over those alone.
+        let x_end = match self.x_bound(g, reg)? {
+            Some(end) => {
+                let none = g.b.build_int_compare(IP::EQ, end, i32t.const_zero(), "")?;
+                g.b.build_conditional_branch(none, exit, heads[0])?;
+                end
+            }
+            None => {
+                g.b.build_unconditional_branch(heads[0])?;
+                self.block_dim[0]
+            }
+        };
+        let pre_branch = g.current();
         // `threadIdx` counts in `i32` from 0 with `nuw nsw` steps: LLVM knows
         // it is non-negative, so sign extensions become zero extensions.
         let mut phis = Vec::with_capacity(3);
@@ -717,6 +728,26 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 self.load_val(g, v, tid)?
             };
             g.values[v.0 as usize] = Some(val);
+        }
+        // Locals holding thread geometry: recomputed, not reloaded.
+        let mut recomputed = Vec::new();
+        for (l, class) in self.plan.locals.iter().enumerate() {
+            if *class != LocalClass::Recomputed {
+                continue;
+            }
+            let Some(rc) = &self.plan.recompute[l] else {
+                continue;
+            };
+            for s in &rc.stmts {
+                if let Stmt::Let { value, .. } = s {
+                    if !self.plan.blocklevel[value.0 as usize] {
+                        g.stmt(s)?;
+                        recomputed.push(*value);
+                    }
+                }
+            }
+            let v = g.v(rc.value)?;
+            g.b.build_store(g.locals[l], v)?;
         }
         // A loop's entering region: the threads outside it have left it.
         let never = i64t.const_int(i64::MAX as u64, false);
@@ -834,13 +865,14 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let a = order[k];
             g.b.position_at_end(latches[k]);
             let n = nuw_nsw_add(g, xyz[a], one)?;
-            let c = g.b.build_int_compare(IP::ULT, n, self.block_dim[a], "")?;
+            let end = if a == 0 { x_end } else { self.block_dim[a] };
+            let c = g.b.build_int_compare(IP::ULT, n, end, "")?;
             let out = if k == 0 { exit } else { latches[k - 1] };
             let br = g.b.build_conditional_branch(c, heads[k], out)?;
             if k == 2 {
                 super::loop_hints::no_interleave(ctx, br);
             }
-            let from = if k == 0 { pre } else { heads[k - 1] };
+            let from = heads.get(k.wrapping_sub(1)).copied().unwrap_or(pre_branch);
             phis[k].add_incoming(&[(&zero, from), (&n, latches[k])]);
         }
         g.b.position_at_end(exit);
@@ -853,7 +885,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         for (l, p) in saved_locals {
             g.locals[l as usize] = p;
         }
-        for &v in &self.plan.reloads[r] {
+        for &v in self.plan.reloads[r].iter().chain(&recomputed) {
             g.values[v.0 as usize] = None;
         }
         for s in &reg.stmts {
@@ -862,6 +894,59 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             }
         }
         Ok(())
+    }
+
+    /// When the region runs only threads with `threadIdx.x < b` (a
+    /// predicate's condition, `b` a block-level value): `clamp(b, 0,
+    /// blockDim.x)` as the end of the `x` loop. The predicate is still tested
+    /// per thread; the bound only skips threads that fail it.
+    fn x_bound(&self, g: &mut FnGen<'a, 'ctx>, reg: &Region<'a>) -> R<Option<IntValue<'ctx>>> {
+        if reg.init.is_some() {
+            // The entering region marks every thread, taken or not.
+            return Ok(None);
+        }
+        let i32t = g.m.ctx.i32_type();
+        for p in &reg.preds {
+            let Pred::Cond(c, true) = *p else { continue };
+            let Some((b, inclusive)) = super::geometry::x_bound(g.f, c, &self.plan.recompute)
+            else {
+                continue;
+            };
+            if !self.plan.blocklevel[b.0 as usize] {
+                continue;
+            }
+            let signed = matches!(g.f.value_type(b), Type::Scalar(s) if s.is_signed_int());
+            let bv = g.v(b)?.into_int_value();
+            let i64t = g.m.ctx.i64_type();
+            let b64 = if bv.get_type().get_bit_width() >= 64 {
+                bv
+            } else if signed {
+                g.b.build_int_s_extend(bv, i64t, "")?
+            } else {
+                g.b.build_int_z_extend(bv, i64t, "")?
+            };
+            let dim = g.b.build_int_z_extend(self.block_dim[0], i64t, "")?;
+            let below = if signed { IP::SLT } else { IP::ULT };
+            // `X <= b`: threads up to `b` inclusive, unless that is all of them.
+            let b64 = if inclusive {
+                let all = g.b.build_int_compare(below, b64, dim, "")?;
+                let next = g.b.build_int_add(b64, i64t.const_int(1, false), "")?;
+                g.b.build_select(all, next, dim, "")?.into_int_value()
+            } else {
+                b64
+            };
+            let lo = if signed {
+                let neg = g.b.build_int_compare(IP::SLT, b64, i64t.const_zero(), "")?;
+                g.b.build_select(neg, i64t.const_zero(), b64, "")?
+                    .into_int_value()
+            } else {
+                b64
+            };
+            let small = g.b.build_int_compare(below, lo, dim, "")?;
+            let end = g.b.build_select(small, lo, dim, "x.end")?.into_int_value();
+            return Ok(Some(g.b.build_int_truncate(end, i32t, "")?));
+        }
+        Ok(None)
     }
 
     /// Whether some thread of the block is still in predicated loop `l`

@@ -21,6 +21,7 @@
 
 mod alias;
 mod emit;
+mod geometry;
 mod loop_hints;
 mod plan;
 

@@ -41,6 +41,7 @@ use std::collections::HashSet;
 use hypersonic_ir::passes::uniformity::Uniformity;
 use hypersonic_ir::*;
 
+use super::geometry::{recomputable_locals, Recompute};
 use crate::function::{unsupported, R};
 
 pub(crate) type RegionId = usize;
@@ -111,6 +112,9 @@ pub(crate) enum LocalClass {
     Scratch,
     /// An alloca that each thread writes before it reads it, in every region.
     Private,
+    /// Thread geometry (`tid = cuda.threadIdx.x`): an alloca that each region
+    /// fills by recomputing the value (see `geometry`).
+    Recomputed,
 }
 
 pub(crate) struct Plan<'a> {
@@ -139,6 +143,8 @@ pub(crate) struct Plan<'a> {
     /// with `blockIdx.y` varying fastest, so that consecutive blocks walk along
     /// memory rather than across rows (pages).
     pub blocks_y_major: bool,
+    /// Per local: how to recompute it, for `LocalClass::Recomputed` ones.
+    pub recompute: Vec<Option<Recompute<'a>>>,
 }
 
 /// Statements that synchronise threads (split regions).
@@ -949,10 +955,13 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     }
     walk(&nodes, &blocklevel, &mut spilled, &mut uniform_slot);
 
+    let recompute = recomputable_locals(f);
     let locals = (0..nl)
         .map(|l| {
             if cand[l] {
                 LocalClass::Block
+            } else if exposed_locals[l] && recompute[l].is_some() {
+                LocalClass::Recomputed
             } else if exposed_locals[l] {
                 LocalClass::Scratch
             } else {
@@ -970,6 +979,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     Ok(Plan {
         y_inner: scores.iter().map(|s| s[1] > s[0]).collect(),
         blocks_y_major: total[1] > total[0],
+        recompute,
         exited_flag: thread_return && (regions.len() > 1 || reduce),
         pred_loops,
         nodes,
