@@ -906,8 +906,11 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             return Ok(None);
         }
         let i32t = g.m.ctx.i32_type();
-        for p in &reg.preds {
-            let Pred::Cond(c, true) = *p else { continue };
+        let guards = reg.preds.iter().filter_map(|p| match *p {
+            Pred::Cond(c, true) => Some(c),
+            _ => None,
+        });
+        for c in guards.chain(self.whole_region_guard(reg)) {
             let Some((b, inclusive)) = super::geometry::x_bound(g.f, c, &self.plan.recompute)
             else {
                 continue;
@@ -947,6 +950,43 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             return Ok(Some(g.b.build_int_truncate(end, i32t, "")?));
         }
         Ok(None)
+    }
+
+    /// The condition of an `if` (without `else`) that is all the region does:
+    /// the statements before it only compute values used within the region,
+    /// so a thread that fails the condition has no effect.
+    fn whole_region_guard(&self, reg: &Region<'a>) -> Option<ValueId> {
+        let (last, before) = reg.stmts.split_last()?;
+        let Stmt::If {
+            cond, else_block, ..
+        } = last
+        else {
+            return None;
+        };
+        let unobservable = |s: &&Stmt| match s {
+            Stmt::Let { value, op, .. } => {
+                let v = value.0 as usize;
+                !self.plan.spilled[v]
+                    && !self.plan.uniform_slot[v]
+                    && matches!(
+                        op,
+                        Op::Const(_)
+                            | Op::LoadLocal(_)
+                            | Op::Geometry(..)
+                            | Op::Unary(..)
+                            | Op::Binary(..)
+                            | Op::Compare(..)
+                            | Op::Cast(_)
+                            | Op::Select(..)
+                            | Op::ArrayDim(..)
+                            | Op::ArrayLoad(..)
+                            | Op::MakeTuple(_)
+                            | Op::TupleGet(..)
+                    )
+            }
+            _ => false,
+        };
+        (else_block.stmts.is_empty() && before.iter().all(unobservable)).then_some(*cond)
     }
 
     /// Whether some thread of the block is still in predicated loop `l`
