@@ -234,6 +234,10 @@ fn compile_in(
         .verify()
         .map_err(|e| CodegenError::Llvm(e.to_string()))?;
     let t1 = Instant::now();
+    // For whoever tunes the lowering: the module as the optimiser receives it.
+    if let Ok(path) = std::env::var("HYPERSONIC_DUMP_UNOPTIMIZED") {
+        let _ = module.print_to_file(&path);
+    }
 
     let pipeline = format!("default<O{}>", opts.opt_level.min(3));
     let pbo = PassBuilderOptions::create();

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use hypersonic_ir::{
-    BarrierReduce, Function, Module as IrModule, Op, Shuffle, Stmt, Type, ValueId, Vote,
+    BarrierReduce, Function, LocalId, Module as IrModule, Op, Shuffle, Stmt, Type, ValueId, Vote,
 };
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
@@ -21,7 +21,8 @@ use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{AddressSpace, IntPredicate as IP};
 
-use super::plan::{LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
+use super::geometry::{Recompute, Step};
+use super::plan::{Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
 use super::{array_value, ThreadState, WARP};
 use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
 use crate::{attrs, types, CodegenError, HostOptions};
@@ -730,24 +731,29 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             g.values[v.0 as usize] = Some(val);
         }
         // Locals holding thread geometry: recomputed, not reloaded.
+        // Only those the region reads: the others' block-level operands may
+        // not be computed yet (a region before the local's store).
         let mut recomputed = Vec::new();
+        let (mut read, mut written) = (Vec::new(), Vec::new());
+        for s in &reg.stmts {
+            super::geometry::mentions(s, &mut read, &mut written);
+        }
         for (l, class) in self.plan.locals.iter().enumerate() {
-            if *class != LocalClass::Recomputed {
+            if *class != LocalClass::Recomputed || !read.contains(&LocalId(l as u32)) {
                 continue;
             }
-            let Some(rc) = &self.plan.recompute[l] else {
+            let Some(rc) = &self.plan.geometry.locals[l] else {
                 continue;
             };
-            for s in &rc.stmts {
-                if let Stmt::Let { value, .. } = s {
-                    if !self.plan.blocklevel[value.0 as usize] {
-                        g.stmt(s)?;
-                        recomputed.push(*value);
-                    }
-                }
-            }
-            let v = g.v(rc.value)?;
+            let v = self.recompute(g, rc, &mut recomputed)?;
             g.b.build_store(g.locals[l], v)?;
+        }
+        // Induction locals of the lockstep loop this region is the body of.
+        if let Some(&Pred::Loop(l)) = reg.preds.last() {
+            for ind in &self.plan.inductions[l] {
+                let v = self.induction(g, l, ind, &mut recomputed)?;
+                g.b.build_store(g.locals[ind.local.0 as usize], v)?;
+            }
         }
         // A loop's entering region: the threads outside it have left it.
         let never = i64t.const_int(i64::MAX as u64, false);
@@ -911,8 +917,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             _ => None,
         });
         for c in guards.chain(self.whole_region_guard(reg)) {
-            let Some((b, inclusive)) = super::geometry::x_bound(g.f, c, &self.plan.recompute)
-            else {
+            let Some((b, inclusive)) = self.plan.geometry.x_bound(c) else {
                 continue;
             };
             if !self.plan.blocklevel[b.0 as usize] {
@@ -950,6 +955,77 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             return Ok(Some(g.b.build_int_truncate(end, i32t, "")?));
         }
         Ok(None)
+    }
+
+    /// Emits the steps of `rc` in this thread's context; the values it
+    /// defines (to forget after the region) go to `defined`.
+    fn recompute(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        rc: &Recompute<'a>,
+        defined: &mut Vec<ValueId>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        for step in &rc.steps {
+            match *step {
+                Step::Emit(s) => {
+                    if let Stmt::Let { value, .. } = s {
+                        // Block-level values are already there, for the whole block.
+                        if !self.plan.blocklevel[value.0 as usize] {
+                            g.stmt(s)?;
+                            defined.push(*value);
+                        }
+                    }
+                }
+                Step::Alias { value, of } => {
+                    if !self.plan.blocklevel[value.0 as usize] {
+                        g.values[value.0 as usize] = Some(g.v(of)?);
+                        defined.push(value);
+                    }
+                }
+            }
+        }
+        g.v(rc.value)
+    }
+
+    /// `init + (iteration - 1) * step`: the induction local's value at the
+    /// start of this iteration of lockstep loop `l`, for a thread still in it.
+    fn induction(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        l: LoopId,
+        ind: &Induction,
+        defined: &mut Vec<ValueId>,
+    ) -> R<BasicValueEnum<'ctx>> {
+        let i64t = g.m.ctx.i64_type();
+        let geo = &self.plan.geometry;
+        let Some(rc) = geo.value(ind.init) else {
+            return unsupported("an induction without its initial value");
+        };
+        let init = self.recompute(g, &rc, defined)?.into_int_value();
+        let step = g.v(ind.step)?.into_int_value();
+        let it =
+            g.b.build_load(i64t, self.loop_iter[l], "")?
+                .into_int_value();
+        let k = g.b.build_int_sub(it, i64t.const_int(1, false), "k")?;
+        let k = g.b.build_int_cast(k, step.get_type(), "")?;
+        // Both non-negative: so is the index (the loop stops before it
+        // overflows), which lets LLVM drop Python's negative-index wrap.
+        let v = if geo.nonneg(ind.init) && geo.nonneg(ind.step) {
+            let kstep = g.b.build_int_nuw_mul(k, step, "")?;
+            if let Some(i) = kstep.as_instruction() {
+                let _ = i.set_no_signed_wrap_flag(true);
+            }
+            let v = nuw_nsw_add(g, init, kstep)?;
+            // Reassociation drops the flags; the assumption keeps the sign.
+            let nonneg =
+                g.b.build_int_compare(IP::SGE, v, v.get_type().const_zero(), "")?;
+            g.intrinsic_call("llvm.assume", &[], &[nonneg.into()])?;
+            v
+        } else {
+            let kstep = g.b.build_int_mul(k, step, "")?;
+            g.b.build_int_add(init, kstep, "")?
+        };
+        Ok(v.into())
     }
 
     /// The condition of an `if` (without `else`) that is all the region does:

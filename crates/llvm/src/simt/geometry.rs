@@ -20,17 +20,62 @@ use hypersonic_ir::{
     Axis, BinaryOp, Block, CmpOp, Function, Geometry, LocalId, Op, Stmt, Type, ValueId,
 };
 
-/// For each local of `f`: the statements (in order) that recompute the value it
-/// holds, the last one defining `value`; `None` when it does not qualify.
-#[derive(Clone)]
+/// How to recompute a value from thread geometry: `steps` in order, the last
+/// one giving `value`.
+#[derive(Clone, Debug)]
 pub(crate) struct Recompute<'a> {
-    pub stmts: Vec<&'a Stmt>,
+    pub steps: Vec<Step<'a>>,
     pub value: ValueId,
 }
 
-pub(crate) fn recomputable_locals(f: &Function) -> Vec<Option<Recompute<'_>>> {
-    let defs = definitions(f);
-    let mut out = vec![None; f.locals.len()];
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Step<'a> {
+    /// Lower this (pure) statement again.
+    Emit(&'a Stmt),
+    /// `value` (a load of a recomputed local) is the value `of`, recomputed before.
+    Alias { value: ValueId, of: ValueId },
+}
+
+/// What of a kernel's values and locals is pure thread geometry.
+pub(crate) struct GeometryValues<'a> {
+    f: &'a Function,
+    defs: HashMap<ValueId, (&'a Stmt, &'a Op)>,
+    /// Per local: the value of its one real store, when it qualifies.
+    stored: Vec<Option<ValueId>>,
+    /// Per local: how to recompute it, when it qualifies.
+    pub locals: Vec<Option<Recompute<'a>>>,
+}
+
+impl<'a> GeometryValues<'a> {
+    pub(crate) fn new(f: &'a Function) -> GeometryValues<'a> {
+        let defs = definitions(f);
+        let stored = stored_once(f, &defs);
+        let locals = stored
+            .iter()
+            .map(|v| {
+                let v = (*v)?;
+                is_int(f.value_type(v)).then_some(())?;
+                recompute_value(v, &defs, &stored)
+            })
+            .collect();
+        GeometryValues {
+            f,
+            defs,
+            stored,
+            locals,
+        }
+    }
+
+    /// How to recompute `v`, if it is pure geometry arithmetic (through
+    /// qualifying locals).
+    pub(crate) fn value(&self, v: ValueId) -> Option<Recompute<'a>> {
+        recompute_value(v, &self.defs, &self.stored)
+    }
+}
+
+/// Per local: the value of its one real store, when the local qualifies (see
+/// the module's documentation).
+fn stored_once(f: &Function, defs: &HashMap<ValueId, (&Stmt, &Op)>) -> Vec<Option<ValueId>> {
     // Per local: Some(value) once its one real store has been seen.
     let mut state: Vec<Option<Option<ValueId>>> = vec![Some(None); f.locals.len()];
     for s in &f.body.stmts {
@@ -55,65 +100,80 @@ pub(crate) fn recomputable_locals(f: &Function) -> Vec<Option<Recompute<'_>>> {
             }
         }
     }
-    for (l, st) in state.into_iter().enumerate() {
-        if let Some(Some(v)) = st {
-            if is_int(f.value_type(v)) {
-                let mut stmts = Vec::new();
-                if collect(v, &defs, &mut stmts, &mut HashSet::new()) {
-                    out[l] = Some(Recompute { stmts, value: v });
-                }
+    state.into_iter().map(Option::flatten).collect()
+}
+
+fn recompute_value<'a>(
+    v: ValueId,
+    defs: &HashMap<ValueId, (&'a Stmt, &'a Op)>,
+    stored: &[Option<ValueId>],
+) -> Option<Recompute<'a>> {
+    let mut steps = Vec::new();
+    collect(v, defs, stored, &mut steps, &mut HashSet::new())
+        .then_some(Recompute { steps, value: v })
+}
+
+impl GeometryValues<'_> {
+    /// The threads for which `cond` holds all have `threadIdx.x < bound`:
+    /// `cond` is `X < b`, `X <= b`, `b > X` or `b >= X` with `X` the thread's
+    /// `threadIdx.x` (directly, widened, or through a qualifying local).
+    /// Returns `b` and whether the bound is `b + 1`.
+    pub(crate) fn x_bound(&self, cond: ValueId) -> Option<(ValueId, bool)> {
+        let Some((_, Op::Compare(op, a, b))) = self.defs.get(&cond) else {
+            return None;
+        };
+        let (x, b, inclusive) = match op {
+            CmpOp::Lt => (*a, *b, false),
+            CmpOp::Le => (*a, *b, true),
+            CmpOp::Gt => (*b, *a, false),
+            CmpOp::Ge => (*b, *a, true),
+            _ => return None,
+        };
+        (is_int(self.f.value_type(b)) && self.is_thread_x(x)).then_some((b, inclusive))
+    }
+
+    /// Whether `v` is never negative: geometry, non-negative constants, and
+    /// widening casts, sums and products of such values (through qualifying
+    /// locals). Sums and products are taken not to overflow `int64`.
+    pub(crate) fn nonneg(&self, v: ValueId) -> bool {
+        match self.defs.get(&v).map(|d| d.1) {
+            Some(Op::Geometry(..)) => true,
+            Some(Op::Const(c)) => matches!(c, hypersonic_ir::Const::Int(i) if *i >= 0),
+            Some(Op::Cast(w)) => self.widens(*w, v) && self.nonneg(*w),
+            Some(Op::Binary(BinaryOp::Add | BinaryOp::Mul, a, b)) => {
+                self.nonneg(*a) && self.nonneg(*b)
             }
+            Some(Op::LoadLocal(l)) => self
+                .stored
+                .get(l.0 as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|s| self.nonneg(s)),
+            _ => false,
         }
     }
-    out
-}
 
-/// The threads of a region predicated on `cond` (taken) all have
-/// `threadIdx.x < bound`: `cond` is `X < b`, `X <= b` or `b > X` with `X` the
-/// thread's `threadIdx.x` (directly, widened, or through a recomputed local)
-/// and `b` a value of the block. Returns `b` and whether the bound is `b + 1`.
-pub(crate) fn x_bound(
-    f: &Function,
-    cond: ValueId,
-    recompute: &[Option<Recompute<'_>>],
-) -> Option<(ValueId, bool)> {
-    let defs = definitions(f);
-    let Some((_, Op::Compare(op, a, b))) = defs.get(&cond) else {
-        return None;
-    };
-    let (x, b, inclusive) = match op {
-        CmpOp::Lt => (*a, *b, false),
-        CmpOp::Le => (*a, *b, true),
-        CmpOp::Gt => (*b, *a, false),
-        CmpOp::Ge => (*b, *a, true),
-        _ => return None,
-    };
-    (is_int(f.value_type(b)) && is_thread_x(f, x, &defs, recompute)).then_some((b, inclusive))
-}
-
-fn is_thread_x(
-    f: &Function,
-    v: ValueId,
-    defs: &HashMap<ValueId, (&Stmt, &Op)>,
-    recompute: &[Option<Recompute<'_>>],
-) -> bool {
-    match defs.get(&v).map(|d| d.1) {
-        Some(Op::Geometry(Geometry::ThreadIdx, Axis::X)) => true,
-        // Widening keeps the value (threadIdx is non-negative).
-        Some(Op::Cast(w)) => {
-            let widens = match (f.value_type(*w), f.value_type(v)) {
-                (Type::Scalar(a), Type::Scalar(b)) => {
-                    a.is_int() && b.is_int() && b.size() >= a.size()
-                }
-                _ => false,
-            };
-            widens && is_thread_x(f, *w, defs, recompute)
+    /// Whether the cast from `w` to `v` is between integers and keeps every value.
+    fn widens(&self, w: ValueId, v: ValueId) -> bool {
+        match (self.f.value_type(w), self.f.value_type(v)) {
+            (Type::Scalar(a), Type::Scalar(b)) => a.is_int() && b.is_int() && b.size() >= a.size(),
+            _ => false,
         }
-        Some(Op::LoadLocal(l)) => recompute
-            .get(l.0 as usize)
-            .and_then(|r| r.as_ref())
-            .is_some_and(|r| is_thread_x(f, r.value, defs, recompute)),
-        _ => false,
+    }
+
+    fn is_thread_x(&self, v: ValueId) -> bool {
+        match self.defs.get(&v).map(|d| d.1) {
+            Some(Op::Geometry(Geometry::ThreadIdx, Axis::X)) => true,
+            // Widening keeps the value (threadIdx is non-negative).
+            Some(Op::Cast(w)) => self.widens(*w, v) && self.is_thread_x(*w),
+            Some(Op::LoadLocal(l)) => self
+                .stored
+                .get(l.0 as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|s| self.is_thread_x(s)),
+            _ => false,
+        }
     }
 }
 
@@ -121,12 +181,14 @@ fn is_int(t: &Type) -> bool {
     matches!(t, Type::Scalar(s) if s.is_int())
 }
 
-/// Adds the statements computing `v` (operands first) to `out`; false when
-/// some operand is not pure geometry arithmetic.
+/// Adds the steps computing `v` (operands first) to `out`; false when some
+/// operand is not pure geometry arithmetic. `stored`: per local, the value its
+/// one real store gives, for locals that qualify.
 fn collect<'a>(
     v: ValueId,
     defs: &HashMap<ValueId, (&'a Stmt, &'a Op)>,
-    out: &mut Vec<&'a Stmt>,
+    stored: &[Option<ValueId>],
+    out: &mut Vec<Step<'a>>,
     seen: &mut HashSet<ValueId>,
 ) -> bool {
     if seen.contains(&v) {
@@ -135,17 +197,37 @@ fn collect<'a>(
     let Some(&(stmt, op)) = defs.get(&v) else {
         return false;
     };
-    let ok = match op {
-        Op::Geometry(..) | Op::Const(_) => true,
-        Op::Cast(_) | Op::MakeTuple(_) | Op::TupleGet(..) => true,
-        Op::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, ..) => true,
-        _ => false,
-    };
-    if !ok || !op.operands().iter().all(|&w| collect(w, defs, out, seen)) {
+    if let Op::LoadLocal(l) = op {
+        // A qualifying local is read only after its one store: its value.
+        let Some(of) = stored.get(l.0 as usize).copied().flatten() else {
+            return false;
+        };
+        if !collect(of, defs, stored, out, seen) {
+            return false;
+        }
+        seen.insert(v);
+        out.push(Step::Alias { value: v, of });
+        return true;
+    }
+    let ok = matches!(
+        op,
+        Op::Geometry(..)
+            | Op::Const(_)
+            | Op::Cast(_)
+            | Op::MakeTuple(_)
+            | Op::TupleGet(..)
+            | Op::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, ..)
+    );
+    if !ok
+        || !op
+            .operands()
+            .iter()
+            .all(|&w| collect(w, defs, stored, out, seen))
+    {
         return false;
     }
     seen.insert(v);
-    out.push(stmt);
+    out.push(Step::Emit(stmt));
     true
 }
 
@@ -176,7 +258,7 @@ fn definitions(f: &Function) -> HashMap<ValueId, (&Stmt, &Op)> {
 }
 
 /// The locals `s` reads and writes, at any depth.
-fn mentions(s: &Stmt, read: &mut Vec<LocalId>, written: &mut Vec<LocalId>) {
+pub(crate) fn mentions(s: &Stmt, read: &mut Vec<LocalId>, written: &mut Vec<LocalId>) {
     match s {
         Stmt::Let {
             op: Op::LoadLocal(l),

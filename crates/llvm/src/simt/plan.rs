@@ -41,7 +41,7 @@ use std::collections::HashSet;
 use hypersonic_ir::passes::uniformity::Uniformity;
 use hypersonic_ir::*;
 
-use super::geometry::{recomputable_locals, Recompute};
+use super::geometry::GeometryValues;
 use crate::function::{unsupported, R};
 
 pub(crate) type RegionId = usize;
@@ -115,6 +115,23 @@ pub(crate) enum LocalClass {
     /// Thread geometry (`tid = cuda.threadIdx.x`): an alloca that each region
     /// fills by recomputing the value (see `geometry`).
     Recomputed,
+    /// The induction variable of a lockstep loop (see [`Induction`]): an
+    /// alloca that the loop's region fills with `init + (iteration - 1) * step`.
+    Induction,
+}
+
+/// A local of a lockstep loop that, for every thread still in the loop, holds
+/// `init + (k - 1) * step` at the start of iteration `k` (from 1): `init` is
+/// thread geometry, `step` a block-level value. The grid-stride loop's
+/// `for i in range(cuda.grid(1), n, cuda.gridsize(1))` iterator is one. The
+/// loop's region computes it from the iteration number instead of loading it
+/// from scratch, so that LLVM sees an index affine in `threadIdx.x` and
+/// vectorises the thread loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Induction {
+    pub local: LocalId,
+    pub init: ValueId,
+    pub step: ValueId,
 }
 
 pub(crate) struct Plan<'a> {
@@ -143,8 +160,32 @@ pub(crate) struct Plan<'a> {
     /// with `blockIdx.y` varying fastest, so that consecutive blocks walk along
     /// memory rather than across rows (pages).
     pub blocks_y_major: bool,
-    /// Per local: how to recompute it, for `LocalClass::Recomputed` ones.
-    pub recompute: Vec<Option<Recompute<'a>>>,
+    /// Values and locals that are pure thread geometry (recomputed, not stored).
+    pub geometry: GeometryValues<'a>,
+    /// Per predicated loop: its induction locals.
+    pub inductions: Vec<Vec<Induction>>,
+}
+
+/// The operation of the `let` that defines `v` anywhere in `b`.
+fn defined_in(b: &Block, v: ValueId) -> Option<&Op> {
+    b.stmts.iter().find_map(|s| match s {
+        Stmt::Let { value, op, .. } if *value == v => Some(op),
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => defined_in(then_block, v).or_else(|| defined_in(else_block, v)),
+        Stmt::Loop { body } => defined_in(body, v),
+        _ => None,
+    })
+}
+
+/// The operation of the `let` among `stmts` that defines `v`.
+fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
+    stmts.iter().find_map(|s| match s {
+        Stmt::Let { value, op, .. } if *value == v => Some(op),
+        _ => None,
+    })
 }
 
 /// Statements that synchronise threads (split regions).
@@ -332,6 +373,9 @@ struct Sched<'a, 'f> {
     pred_loops: usize,
     /// `threadIdx` axes each value depends on ([`tid_axes`]).
     axes: &'f [u8],
+    geometry: &'f GeometryValues<'a>,
+    /// Per predicated loop, its induction locals (see [`Induction`]).
+    inductions: Vec<Vec<Induction>>,
 }
 
 /// Whether a `break`/`continue` of the loop with this body sits under a
@@ -429,6 +473,93 @@ impl<'a> Sched<'a, '_> {
             && indexed(body, self.axes)
     }
 
+    /// The induction locals of the lockstep loop with this `body`, preceded
+    /// in its block by `before`: each stored at the top of the body (before
+    /// anything but lets and `if ...: break`) as its own value at the start of
+    /// the iteration plus a block-level step, stored nowhere else in the loop,
+    /// read nowhere outside it, and given a thread-geometry value just before it.
+    fn inductions_of(&self, before: &[Stmt], body: &Block) -> Vec<Induction> {
+        let f = self.f;
+        let only_breaks = |b: &Block| {
+            b.stmts
+                .iter()
+                .all(|s| matches!(s, Stmt::Let { .. } | Stmt::Break))
+        };
+        let mut found = Vec::new();
+        for (k, s) in body.stmts.iter().enumerate() {
+            match s {
+                Stmt::Let { .. } => {}
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } if only_breaks(then_block) && only_breaks(else_block) => {}
+                Stmt::Store { local, value } => {
+                    let loaded_here = |v: ValueId| {
+                        body.stmts[..k].iter().any(|t| {
+                            matches!(t, Stmt::Let { value, op: Op::LoadLocal(l), .. }
+                                if *value == v && l == local)
+                        })
+                    };
+                    let step = match defining_op(&body.stmts[..k], *value) {
+                        Some(Op::Binary(BinaryOp::Add, a, b)) if loaded_here(*a) => Some(*b),
+                        Some(Op::Binary(BinaryOp::Add, a, b)) if loaded_here(*b) => Some(*a),
+                        _ => None,
+                    };
+                    // The same step every iteration: defined before the loop, or a constant.
+                    let invariant = |v: &ValueId| {
+                        self.blocklevel[v.0 as usize]
+                            && match defined_in(body, *v) {
+                                Some(op) => matches!(op, Op::Const(_)),
+                                None => true,
+                            }
+                    };
+                    if let Some(step) = step.filter(invariant) {
+                        found.push((*local, step));
+                    }
+                }
+                _ => break,
+            }
+        }
+        found
+            .into_iter()
+            .filter_map(|(local, step)| {
+                let (mut r, mut w) = (Vec::new(), Vec::new());
+                for t in &body.stmts {
+                    let mut v = Vec::new();
+                    uses(t, &mut v, &mut r, &mut w);
+                }
+                if w.iter().filter(|l| **l == local).count() != 1 {
+                    return None;
+                }
+                // Read nowhere but in this body.
+                let (mut all_r, mut all_w) = (Vec::new(), Vec::new());
+                for t in &f.body.stmts {
+                    let mut v = Vec::new();
+                    uses(t, &mut v, &mut all_r, &mut all_w);
+                }
+                let reads_here = r.iter().filter(|l| **l == local).count();
+                if all_r.iter().filter(|l| **l == local).count() != reads_here {
+                    return None;
+                }
+                // The last mention before the loop gives it its first value.
+                let last = before.iter().rev().find(|t| {
+                    let (mut v, mut r, mut w) = (Vec::new(), Vec::new(), Vec::new());
+                    uses(t, &mut v, &mut r, &mut w);
+                    r.contains(&local) || w.contains(&local)
+                })?;
+                let Stmt::Store { local: l, value } = last else {
+                    return None;
+                };
+                (*l == local && self.geometry.value(*value).is_some()).then_some(Induction {
+                    local,
+                    init: *value,
+                    step,
+                })
+            })
+            .collect()
+    }
+
     /// Notes stores to candidate block locals inside a per-thread statement.
     fn note_thread_stmt(&mut self, s: &Stmt) {
         let (mut v, mut r, mut w) = (vec![], vec![], vec![]);
@@ -466,7 +597,7 @@ impl<'a> Sched<'a, '_> {
     fn block(&mut self, b: &'a Block, preds: &[Pred], lp: Option<LoopId>) -> R<Vec<Node<'a>>> {
         let mut out = Vec::new();
         let mut pend: Vec<&'a Stmt> = Vec::new();
-        for s in &b.stmts {
+        for (si, s) in b.stmts.iter().enumerate() {
             match s {
                 Stmt::Let { value, op, .. } => match op {
                     Op::WarpShuffle { .. } | Op::WarpVote { .. } => {
@@ -603,9 +734,20 @@ impl<'a> Sched<'a, '_> {
                     let init = self.regions.len() - 1;
                     let mut p = preds.to_vec();
                     p.push(Pred::Loop(l));
-                    let body = self.block(body, &p, Some(l))?;
+                    let regions_before = self.regions.len();
+                    let body_nodes = self.block(body, &p, Some(l))?;
+                    let one_region = self.regions.len() == regions_before + 1
+                        && body_nodes
+                            .iter()
+                            .all(|n| matches!(n, Node::Let(_) | Node::Threads(_)));
+                    let found = if lockstep && one_region {
+                        self.inductions_of(&b.stmts[..si], body)
+                    } else {
+                        Vec::new()
+                    };
+                    self.inductions.push(found);
                     out.push(Node::Loop {
-                        body,
+                        body: body_nodes,
                         pred: Some((l, init)),
                     });
                 }
@@ -849,6 +991,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         .map(|l| u.is_uniform_local(LocalId(l as u32)))
         .collect();
     let axes = tid_axes(f);
+    let geometry = GeometryValues::new(f);
     let mut sched;
     let nodes = loop {
         sched = Sched {
@@ -863,6 +1006,8 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
             thread_return: false,
             reduce: false,
             pred_loops: 0,
+            geometry: &geometry,
+            inductions: Vec::new(),
         };
         let nodes = sched.block(&f.body, &[], None)?;
         if sched.violations.is_empty() {
@@ -880,6 +1025,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         thread_return,
         reduce,
         pred_loops,
+        inductions,
         ..
     } = sched;
 
@@ -955,12 +1101,14 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     }
     walk(&nodes, &blocklevel, &mut spilled, &mut uniform_slot);
 
-    let recompute = recomputable_locals(f);
+    let induction_locals: HashSet<LocalId> = inductions.iter().flatten().map(|i| i.local).collect();
     let locals = (0..nl)
         .map(|l| {
             if cand[l] {
                 LocalClass::Block
-            } else if exposed_locals[l] && recompute[l].is_some() {
+            } else if induction_locals.contains(&LocalId(l as u32)) {
+                LocalClass::Induction
+            } else if exposed_locals[l] && geometry.locals[l].is_some() {
                 LocalClass::Recomputed
             } else if exposed_locals[l] {
                 LocalClass::Scratch
@@ -979,7 +1127,8 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     Ok(Plan {
         y_inner: scores.iter().map(|s| s[1] > s[0]).collect(),
         blocks_y_major: total[1] > total[0],
-        recompute,
+        geometry,
+        inductions,
         exited_flag: thread_return && (regions.len() > 1 || reduce),
         pred_loops,
         nodes,
