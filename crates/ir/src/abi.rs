@@ -65,7 +65,10 @@ pub struct BlockContext {
     pub block_dim: [u32; 3],
     /// `cuda.gridDim`: blocks on each axis.
     pub grid_dim: [u32; 3],
-    pub _pad: u32,
+    /// Bit `p` set: parameter `p`'s array is this worker's private copy (a
+    /// kernel argument that only receives accumulating atomics, see the CPU
+    /// SIMT lowering's `privatize`), so its atomics need not be atomic.
+    pub private_mask: u32,
     /// This worker's shared memory: the kernel's static shared arrays (as many
     /// bytes as the compiled kernel says it needs), then `dynamic_shared_bytes`.
     /// 16-byte aligned; reused from block to block, not zeroed.

@@ -16,6 +16,7 @@ use crate::device::{
     Stream, StreamInner,
 };
 use crate::kernel::{Kernel, LaunchConfig};
+use crate::private_copies::{self, Copies, Target};
 use crate::{Result, RuntimeError};
 
 /// Alignment of buffers, shared memory and scratch memory (a cache line, which
@@ -140,6 +141,8 @@ unsafe impl Sync for SendPtr {}
 struct Launch {
     entry: crate::abi::BlockEntry,
     args: SendPtr,
+    /// How many argument slots `args` holds.
+    slots: usize,
     grid: [u32; 3],
     /// Flat block indices count `blockIdx.y` fastest (see `CpuImage::blocks_y_major`).
     y_major: bool,
@@ -151,17 +154,35 @@ struct Launch {
 
 impl Launch {
     /// Runs blocks `lo..hi` (flat indices, x fastest unless `y_major`) in order on this thread;
-    /// the outcome of the first that did not finish.
-    fn run_blocks(&self, lo: u64, hi: u64) -> Outcome {
+    /// the outcome of the first that did not finish. With `private` targets,
+    /// the blocks accumulate into this task's own copies of them, folded into
+    /// the arrays at the end (see `private_copies`).
+    fn run_task(&self, lo: u64, hi: u64, private: &[Target], fold_lock: &Mutex<()>) -> Outcome {
+        if private.is_empty() {
+            return self.run_blocks(lo, hi, self.args.0, 0);
+        }
+        // SAFETY: the slots hold `param_slots` values (Device::launch's caller).
+        let args = unsafe { std::slice::from_raw_parts(self.args.0, self.slots) };
+        let copies = Copies::new(private, args);
+        let outcome = self.run_blocks(lo, hi, copies.args.as_ptr(), copies.mask);
+        // SAFETY: the targets are the kernel's arrays, valid for the launch,
+        // which only accumulates into them (the SIMT compiler's analysis).
+        unsafe { copies.fold(private, fold_lock) };
+        outcome
+    }
+
+    fn run_blocks(&self, lo: u64, hi: u64, args: *const u64, mask: u32) -> Outcome {
         WORKER.with(|cell| match cell.try_borrow_mut() {
             Ok(mut bufs) => {
                 let (shared, scratch) = &mut *bufs;
-                self.run_range(lo, hi, shared, scratch)
+                self.run_range(lo, hi, args, mask, shared, scratch)
             }
             // Only if a block function re-entered the runtime: use fresh buffers.
             Err(_) => self.run_range(
                 lo,
                 hi,
+                args,
+                mask,
                 &mut WorkerBuffer::default(),
                 &mut WorkerBuffer::default(),
             ),
@@ -172,6 +193,8 @@ impl Launch {
         &self,
         lo: u64,
         hi: u64,
+        args: *const u64,
+        mask: u32,
         shared: &mut WorkerBuffer,
         scratch: &mut WorkerBuffer,
     ) -> Outcome {
@@ -184,7 +207,7 @@ impl Launch {
                 (flat % gx, (flat / gx) % gy)
             };
             let block_idx = [x as u32, y as u32, (flat / (gx * gy)) as u32];
-            let o = self.run_with(block_idx, shared, scratch);
+            let o = self.run_with(block_idx, args, mask, shared, scratch);
             if o != Outcome::Done {
                 return o;
             }
@@ -195,6 +218,8 @@ impl Launch {
     fn run_with(
         &self,
         block_idx: [u32; 3],
+        args: *const u64,
+        private_mask: u32,
         shared: &mut WorkerBuffer,
         scratch: &mut WorkerBuffer,
     ) -> Outcome {
@@ -208,7 +233,7 @@ impl Launch {
             block_idx,
             block_dim: self.block,
             grid_dim: self.grid,
-            _pad: 0,
+            private_mask,
             shared: shared_ptr,
             dynamic_shared_bytes: self.dynamic_shared_bytes,
             scratch: scratch_ptr,
@@ -216,7 +241,7 @@ impl Launch {
         };
         // SAFETY: the block function's contract (CpuImage::new, or the SIMT
         // compiler's) and the slots' validity (Device::launch's caller).
-        match unsafe { (self.entry)(self.args.0, &ctx) } {
+        match unsafe { (self.entry)(args, &ctx) } {
             0 => Outcome::Done,
             s => Outcome::Raised(s),
         }
@@ -352,6 +377,7 @@ impl Device for CpuDevice {
         let launch = Launch {
             entry: image.entry(),
             args: SendPtr(args.as_ptr()),
+            slots: args.len(),
             grid: config.grid,
             y_major: image.blocks_y_major(),
             block: config.block,
@@ -371,11 +397,17 @@ impl Device for CpuDevice {
             .max(1);
         let tasks = blocks.div_ceil(per_task);
         let failure = if tasks == 1 {
-            Some(launch.run_blocks(0, blocks)).filter(|o| *o != Outcome::Done)
+            Some(launch.run_blocks(0, blocks, args.as_ptr(), 0)).filter(|o| *o != Outcome::Done)
         } else {
+            // Tasks run at once: accumulation targets get private copies.
+            let private = private_copies::targets(image.private_arrays(), args);
+            let fold_lock = Mutex::new(());
             (0..tasks)
                 .into_par_iter()
-                .map(|t| launch.run_blocks(t * per_task, ((t + 1) * per_task).min(blocks)))
+                .map(|t| {
+                    let hi = ((t + 1) * per_task).min(blocks);
+                    launch.run_task(t * per_task, hi, &private, &fold_lock)
+                })
                 .find_first(|o| *o != Outcome::Done)
         };
         match failure {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use hypersonic_ir::abi::{self, BlockEntry};
 use hypersonic_ir::{Exception, Module};
 use hypersonic_llvm::ptx::{compile_ptx, Ptx, PtxOptions};
-use hypersonic_llvm::simt::SimtModule;
+use hypersonic_llvm::simt::{PrivateArray, SimtModule};
 use hypersonic_llvm::HostOptions;
 use hypersonic_spirv::{compile_spirv, SpirvModule, SpirvOptions};
 
@@ -100,6 +100,7 @@ pub struct CpuImage {
     static_shared_bytes: u64,
     scratch_bytes_per_thread: u64,
     blocks_y_major: bool,
+    private_arrays: Vec<PrivateArray>,
     /// Keeps the compiled code alive.
     _module: Option<SimtModule>,
 }
@@ -123,6 +124,7 @@ impl CpuImage {
             static_shared_bytes,
             scratch_bytes_per_thread,
             blocks_y_major: false,
+            private_arrays: Vec::new(),
             _module: None,
         }
     }
@@ -133,6 +135,7 @@ impl CpuImage {
             static_shared_bytes: module.static_shared_bytes(),
             scratch_bytes_per_thread: module.scratch_bytes_per_thread(),
             blocks_y_major: module.blocks_y_major(),
+            private_arrays: module.private_arrays().to_vec(),
             _module: Some(module),
         }
     }
@@ -153,6 +156,12 @@ impl CpuImage {
     /// accesses are contiguous along `y`, and any order of blocks is valid.
     pub fn blocks_y_major(&self) -> bool {
         self.blocks_y_major
+    }
+
+    /// Array arguments each worker may accumulate into privately (see
+    /// `BlockContext::private_mask`).
+    pub fn private_arrays(&self) -> &[PrivateArray] {
+        &self.private_arrays
     }
 
     /// The optimised LLVM IR of the block function (empty for a hand-made image).

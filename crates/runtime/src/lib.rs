@@ -23,6 +23,7 @@ mod cpu;
 mod cuda;
 mod device;
 mod kernel;
+mod private_copies;
 mod vulkan;
 
 use std::sync::{Arc, OnceLock};

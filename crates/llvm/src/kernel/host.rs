@@ -62,6 +62,47 @@ fn atomic<'ctx>(
     if block_private(g, array) {
         return plain_rmw(g, op, s, p, v);
     }
+    // A worker's private copy of an accumulation target (its old value is
+    // never read): plain when the runtime privatised it for this launch.
+    let private = g
+        .simt
+        .as_ref()
+        .and_then(|st| Some((*st.private.get(&array)?, st.private_mask)));
+    if let Some((param, mask)) = private {
+        let bit = mask.get_type().const_int(1 << param, false);
+        let on = g.b.build_and(mask, bit, "")?;
+        let on =
+            g.b.build_int_compare(IP::NE, on, bit.get_type().const_zero(), "")?;
+        let (plain, shared, done) = (
+            g.new_block("atomic.private"),
+            g.new_block("atomic.shared"),
+            g.new_block("atomic.done"),
+        );
+        g.b.build_conditional_branch(on, plain, shared)?;
+        g.b.position_at_end(plain);
+        let a = plain_rmw(g, op, s, p, v)?;
+        let from_plain = g.current();
+        g.b.build_unconditional_branch(done)?;
+        g.b.position_at_end(shared);
+        let b = atomic_rmw(g, op, s, p, v)?;
+        let from_shared = g.current();
+        g.b.build_unconditional_branch(done)?;
+        g.b.position_at_end(done);
+        let phi = g.b.build_phi(a.get_type(), "old")?;
+        phi.add_incoming(&[(&a, from_plain), (&b, from_shared)]);
+        return Ok(phi.as_basic_value());
+    }
+    atomic_rmw(g, op, s, p, v)
+}
+
+/// The atomic instruction(s) for `op` on `p`; returns the old value.
+fn atomic_rmw<'ctx>(
+    g: &mut FnGen<'_, 'ctx>,
+    op: AtomicOp,
+    s: Scalar,
+    p: PointerValue<'ctx>,
+    v: BasicValueEnum<'ctx>,
+) -> R<BasicValueEnum<'ctx>> {
     if s.is_float() {
         return Ok(match op {
             AtomicOp::Add => rmw(g, Rmw::LLVMAtomicRMWBinOpFAdd, p, v),

@@ -380,6 +380,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let block_idx = three(0, 0)?;
         let block_dim = three(12, 1)?;
         let grid_dim = three(24, 1)?;
+        let private_mask = field(g, 36, i32t.into())?.into_int_value();
         let sharedp = field(g, 40, ptr_t.into())?.into_pointer_value();
         let dynamic_bytes = field(g, 48, i64t.into())?.into_int_value();
         let scratch = field(g, 56, ptr_t.into())?.into_pointer_value();
@@ -399,6 +400,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             shared_offsets: shared.offsets.clone(),
             tid_xyz: None,
             tid: None,
+            private: plan.private_values.clone(),
+            private_mask,
         }));
 
         // Scratch layout.

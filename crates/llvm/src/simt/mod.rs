@@ -24,6 +24,9 @@ mod emit;
 mod geometry;
 mod loop_hints;
 mod plan;
+mod privatize;
+
+pub use privatize::PrivateArray;
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -47,6 +50,7 @@ pub struct SimtModule {
     static_shared: u64,
     scratch_per_thread: u64,
     blocks_y_major: bool,
+    private: Vec<PrivateArray>,
 }
 
 impl SimtModule {
@@ -91,6 +95,7 @@ impl SimtModule {
             static_shared: shared.total,
             scratch_per_thread: scratch.get(),
             blocks_y_major: plan.blocks_y_major,
+            private: plan.private.clone(),
         })
     }
 
@@ -117,6 +122,12 @@ impl SimtModule {
     /// contiguous along `y`).
     pub fn blocks_y_major(&self) -> bool {
         self.blocks_y_major
+    }
+
+    /// Kernel arguments that only receive accumulating atomics: the runtime
+    /// may give each worker a private copy (see [`PrivateArray`]).
+    pub fn private_arrays(&self) -> &[PrivateArray] {
+        &self.private
     }
 
     /// The optimised LLVM IR.
@@ -166,6 +177,10 @@ pub(crate) struct ThreadState<'ctx> {
     pub tid_xyz: Option<[IntValue<'ctx>; 3]>,
     /// The thread's linear index in the block (`i64`, x fastest).
     pub tid: Option<IntValue<'ctx>>,
+    /// Values holding a privatisable parameter's array, and the parameter.
+    pub private: HashMap<hypersonic_ir::ValueId, u32>,
+    /// `BlockContext::private_mask` (`i32`).
+    pub private_mask: IntValue<'ctx>,
 }
 
 fn elements(shape: &[i64]) -> R<u32> {

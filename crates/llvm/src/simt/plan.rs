@@ -164,6 +164,10 @@ pub(crate) struct Plan<'a> {
     pub geometry: GeometryValues<'a>,
     /// Per predicated loop: its induction locals.
     pub inductions: Vec<Vec<Induction>>,
+    /// Parameters whose arrays only receive accumulating atomics.
+    pub private: Vec<super::PrivateArray>,
+    /// Values holding one of their arrays, and the parameter.
+    pub private_values: std::collections::HashMap<ValueId, u32>,
 }
 
 /// The operation of the `let` that defines `v` anywhere in `b`.
@@ -1101,6 +1105,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     }
     walk(&nodes, &blocklevel, &mut spilled, &mut uniform_slot);
 
+    let (private, private_values) = super::privatize::privatizable(f);
     let induction_locals: HashSet<LocalId> = inductions.iter().flatten().map(|i| i.local).collect();
     let locals = (0..nl)
         .map(|l| {
@@ -1129,6 +1134,8 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         blocks_y_major: total[1] > total[0],
         geometry,
         inductions,
+        private,
+        private_values,
         exited_flag: thread_return && (regions.len() > 1 || reduce),
         pred_loops,
         nodes,

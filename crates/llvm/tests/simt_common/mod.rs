@@ -68,7 +68,7 @@ fn run_blocks(
             block_idx: b,
             block_dim: block,
             grid_dim: grid,
-            _pad: 0,
+            private_mask: 0,
             shared: shared.as_mut_ptr() as *mut u8,
             dynamic_shared_bytes: dynamic,
             scratch: scratch.as_mut_ptr() as *mut u8,
