@@ -22,7 +22,7 @@ use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerV
 use inkwell::{AddressSpace, IntPredicate as IP};
 
 use super::geometry::{Recompute, Step};
-use super::plan::{Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
+use super::plan::{Counted, Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
 use super::{array_value, ThreadState, WARP};
 use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
 use crate::{attrs, types, CodegenError, HostOptions};
@@ -450,7 +450,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             items.push((Item::Exited, 1, 1));
         }
         for l in 0..plan.pred_loops {
-            items.push((Item::LoopState(l), 8, 8));
+            if plan.counted[l].is_none() {
+                items.push((Item::LoopState(l), 8, 8));
+            }
         }
         items.sort_by_key(|it| std::cmp::Reverse(it.2));
         let nonneg = nonneg_locals(f);
@@ -576,7 +578,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                     let head = g.new_block("uloop");
                     let exit = g.new_block("uendloop");
                     if let Some((l, init)) = *pred {
-                        self.region(g, init)?;
+                        let counted = self.plan.counted[l];
+                        if counted.is_none() {
+                            self.region(g, init)?;
+                        }
                         let i64t = g.m.ctx.i64_type();
                         g.b.build_store(self.loop_iter[l], i64t.const_zero())?;
                         g.b.build_unconditional_branch(head)?;
@@ -586,7 +591,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                                 .into_int_value();
                         let it = g.b.build_int_nuw_add(it, i64t.const_int(1, false), "")?;
                         g.b.build_store(self.loop_iter[l], it)?;
-                        let any = self.any_in_loop(g, l)?;
+                        let any = match counted {
+                            Some(c) => self.thread0_in_range(g, l, &c)?,
+                            None => self.any_in_loop(g, l)?,
+                        };
                         let body_bb = g.new_block("uloop.body");
                         g.b.build_conditional_branch(any, body_bb, exit)?;
                         g.b.position_at_end(body_bb);
@@ -777,6 +785,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                         g.b.build_conditional_branch(cv, xl, on)?;
                     }
                 }
+                // A counted loop's threads test their own range at the top of the body.
+                Pred::Loop(l) if self.plan.counted[l].is_some() => {
+                    g.b.build_unconditional_branch(on)?;
+                }
                 Pred::Loop(l) => {
                     let p = self.slot_ptr(g, self.loop_state[l], 8, tid)?;
                     let st = g.b.build_load(i64t, p, "")?.into_int_value();
@@ -796,6 +808,12 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         // `break`/`continue` of a predicated loop: this thread leaves the loop
         // or sits out the rest of this iteration.
         let jumps = match reg.brk {
+            // A counted loop has no state: `break` (its range test) just
+            // moves on to the next thread; it has no `continue`.
+            Some(l) if self.plan.counted[l].is_some() => {
+                g.loops.push((xl, xl));
+                true
+            }
             Some(l) => {
                 let brk = g.new_block("thread.break");
                 let cont = g.new_block("thread.continue");
@@ -988,6 +1006,38 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             }
         }
         g.v(rc.value)
+    }
+
+    /// Whether thread 0 (whose counted-loop value is the smallest of the
+    /// block's) is still in range: `init(0) + (iteration - 1) * step < end`.
+    fn thread0_in_range(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        l: LoopId,
+        c: &Counted,
+    ) -> R<IntValue<'ctx>> {
+        let i32t = g.m.ctx.i32_type();
+        let zero = [i32t.const_zero(); 3];
+        let saved = g.simt.as_mut().map(|st| {
+            let old = (st.tid_xyz, st.tid);
+            st.tid_xyz = Some(zero);
+            st.tid = Some(g.m.ctx.i64_type().const_zero());
+            old
+        });
+        let mut defined = Vec::new();
+        let v = self.induction(g, l, &c.induction, &mut defined);
+        if let (Some(st), Some((xyz, tid))) = (g.simt.as_mut(), saved) {
+            st.tid_xyz = xyz;
+            st.tid = tid;
+        }
+        for d in defined {
+            g.values[d.0 as usize] = None;
+        }
+        let v = v?.into_int_value();
+        let end = g.v(c.end)?.into_int_value();
+        let signed = matches!(g.f.value_type(c.end), Type::Scalar(s) if !s.is_unsigned_int());
+        let lt = if signed { IP::SLT } else { IP::ULT };
+        Ok(g.b.build_int_compare(lt, v, end, "in.range")?)
     }
 
     /// `init + (iteration - 1) * step`: the induction local's value at the

@@ -134,6 +134,18 @@ pub(crate) struct Induction {
     pub step: ValueId,
 }
 
+/// A lockstep loop that is Python's `for ... in range(init, end, step)` over
+/// an [`Induction`] with `init` and `step` never negative: a thread is in
+/// iteration `k` exactly when `init + (k - 1) * step < end`, so the loop needs
+/// no per-thread state. Threads that have left run the (pure) check at the
+/// top of the body again and leave again; the block goes on while thread 0's
+/// value, the smallest (`init` only adds and multiplies geometry), is below `end`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Counted {
+    pub induction: Induction,
+    pub end: ValueId,
+}
+
 pub(crate) struct Plan<'a> {
     pub nodes: Vec<Node<'a>>,
     pub regions: Vec<Region<'a>>,
@@ -164,10 +176,36 @@ pub(crate) struct Plan<'a> {
     pub geometry: GeometryValues<'a>,
     /// Per predicated loop: its induction locals.
     pub inductions: Vec<Vec<Induction>>,
+    /// Per predicated loop: whether it is a counted range loop.
+    pub counted: Vec<Option<Counted>>,
     /// Parameters whose arrays only receive accumulating atomics.
     pub private: Vec<super::PrivateArray>,
     /// Values holding one of their arrays, and the parameter.
     pub private_values: std::collections::HashMap<ValueId, u32>,
+}
+
+/// Whether `s` leaves the enclosing loop or the kernel (`break`,
+/// `continue`, `return`), not counting loops nested in it.
+fn exits_loop(s: &Stmt) -> bool {
+    match s {
+        Stmt::Break | Stmt::Continue | Stmt::Return { .. } => true,
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => then_block
+            .stmts
+            .iter()
+            .chain(&else_block.stmts)
+            .any(exits_loop),
+        Stmt::Loop { body } => has_return_stmt(body),
+        _ => false,
+    }
+}
+
+/// The operation defining `v` anywhere in `f`.
+fn defined_before(f: &Function, v: ValueId) -> Option<&Op> {
+    defined_in(&f.body, v)
 }
 
 /// The operation of the `let` that defines `v` anywhere in `b`.
@@ -380,6 +418,7 @@ struct Sched<'a, 'f> {
     geometry: &'f GeometryValues<'a>,
     /// Per predicated loop, its induction locals (see [`Induction`]).
     inductions: Vec<Vec<Induction>>,
+    counted: Vec<Option<Counted>>,
 }
 
 /// Whether a `break`/`continue` of the loop with this body sits under a
@@ -562,6 +601,83 @@ impl<'a> Sched<'a, '_> {
                 })
             })
             .collect()
+    }
+
+    /// `induction` as a counted range loop (see [`Counted`]): the body starts
+    /// with pure lets and `if not (i < end if step > 0 else i > end): break`
+    /// (the front end's `range` test) on the induction's value at the
+    /// iteration's start, has no other way out of the loop, and `init`,
+    /// `step` are never negative.
+    fn counted_range(&self, body: &Block, ind: Induction) -> Option<Counted> {
+        let geo = self.geometry;
+        if !geo.nonneg(ind.init) || !geo.nonneg(ind.step) {
+            return None;
+        }
+        let k = body
+            .stmts
+            .iter()
+            .position(|s| !matches!(s, Stmt::Let { .. }))?;
+        let (pre, rest) = body.stmts.split_at(k);
+        let Stmt::If {
+            cond,
+            then_block,
+            else_block,
+        } = &rest[0]
+        else {
+            return None;
+        };
+        if !(else_block.stmts.is_empty() && matches!(then_block.stmts.as_slice(), [Stmt::Break])) {
+            return None;
+        }
+        // Threads that have left run these again: nothing that touches memory.
+        let pure = pre.iter().all(|s| {
+            matches!(
+                s,
+                Stmt::Let {
+                    op: Op::Const(_)
+                        | Op::LoadLocal(_)
+                        | Op::Compare(..)
+                        | Op::Select(..)
+                        | Op::Unary(..)
+                        | Op::Binary(..)
+                        | Op::Cast(_),
+                    ..
+                }
+            )
+        });
+        if !pure || rest[1..].iter().any(exits_loop) {
+            return None;
+        }
+        let def = |v: ValueId| defining_op(pre, v).or_else(|| defined_before(self.f, v));
+        let Some(Op::Unary(UnaryOp::Not, sel)) = defining_op(pre, *cond) else {
+            return None;
+        };
+        let Some(Op::Select(pos, lt, gt)) = defining_op(pre, *sel) else {
+            return None;
+        };
+        let Some(Op::Compare(CmpOp::Gt, st, zero)) = def(*pos) else {
+            return None;
+        };
+        if !matches!(def(*zero), Some(Op::Const(Const::Int(0)))) {
+            return None;
+        }
+        let (Some(Op::Compare(CmpOp::Lt, i1, end)), Some(Op::Compare(CmpOp::Gt, i2, end2))) =
+            (defining_op(pre, *lt), defining_op(pre, *gt))
+        else {
+            return None;
+        };
+        let is_iv =
+            |v: &ValueId| matches!(defining_op(pre, *v), Some(Op::LoadLocal(l)) if *l == ind.local);
+        let invariant = |v: &ValueId| {
+            self.blocklevel[v.0 as usize]
+                && defined_in(body, *v).is_none_or(|op| matches!(op, Op::Const(_)))
+        };
+        (*st == ind.step && is_iv(i1) && is_iv(i2) && end == end2 && invariant(end)).then_some(
+            Counted {
+                induction: ind,
+                end: *end,
+            },
+        )
     }
 
     /// Notes stores to candidate block locals inside a per-thread statement.
@@ -749,7 +865,9 @@ impl<'a> Sched<'a, '_> {
                     } else {
                         Vec::new()
                     };
+                    let counted = found.iter().find_map(|ind| self.counted_range(body, *ind));
                     self.inductions.push(found);
+                    self.counted.push(counted);
                     out.push(Node::Loop {
                         body: body_nodes,
                         pred: Some((l, init)),
@@ -1012,6 +1130,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
             pred_loops: 0,
             geometry: &geometry,
             inductions: Vec::new(),
+            counted: Vec::new(),
         };
         let nodes = sched.block(&f.body, &[], None)?;
         if sched.violations.is_empty() {
@@ -1030,6 +1149,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         reduce,
         pred_loops,
         inductions,
+        counted,
         ..
     } = sched;
 
@@ -1134,6 +1254,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         blocks_y_major: total[1] > total[0],
         geometry,
         inductions,
+        counted,
         private,
         private_values,
         exited_flag: thread_return && (regions.len() > 1 || reduce),
