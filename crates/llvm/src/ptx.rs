@@ -129,6 +129,31 @@ fn init_nvptx() {
     INIT.get_or_init(|| Target::initialize_nvptx(&InitializationConfig::default()));
 }
 
+struct SharedMachine(TargetMachine);
+// SAFETY: the machine is only used under its mutex.
+unsafe impl Send for SharedMachine {}
+
+/// One NVPTX target machine per architecture and optimisation level for the
+/// whole process, used under its lock: a fresh machine builds its subtarget
+/// (instruction and lowering tables) on first use, which cost ~3 ms of every
+/// `compile_ptx` when each compile made its own.
+fn shared_machine(
+    arch: &str,
+    opt: OptimizationLevel,
+) -> Result<std::sync::Arc<Mutex<SharedMachine>>, CodegenError> {
+    type Machines = Mutex<HashMap<(String, u8), std::sync::Arc<Mutex<SharedMachine>>>>;
+    static MACHINES: OnceLock<Machines> = OnceLock::new();
+    let all = MACHINES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (arch.to_string(), opt as u8);
+    if let Some(m) = all.get(&key) {
+        return Ok(m.clone());
+    }
+    let m = std::sync::Arc::new(Mutex::new(SharedMachine(machine(arch, opt)?)));
+    all.insert(key, m.clone());
+    Ok(m)
+}
+
 fn machine(arch: &str, opt: OptimizationLevel) -> Result<TargetMachine, CodegenError> {
     init_nvptx();
     let triple = TargetTriple::create(TRIPLE);
@@ -232,7 +257,9 @@ fn compile_in(
         2 => OptimizationLevel::Default,
         _ => OptimizationLevel::Aggressive,
     };
-    let tm = machine(arch, opt)?;
+    let shared = shared_machine(arch, opt)?;
+    let guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let tm = &guard.0;
     let entry_ir = ir.function(ir.entry);
     let module = ctx.create_module(&entry_ir.name);
     module.set_triple(&tm.get_triple());
@@ -323,7 +350,7 @@ fn compile_in(
     pbo.set_loop_slp_vectorization(false);
     pbo.set_loop_unrolling(opts.opt_level >= 2);
     module
-        .run_passes(&pipeline, &tm, pbo)
+        .run_passes(&pipeline, tm, pbo)
         .map_err(|e| CodegenError::Llvm(e.to_string()))?;
     let t3 = Instant::now();
 
