@@ -183,6 +183,10 @@ fn build_wrapper<'ctx>(
     Ok(name)
 }
 
+fn is_bool(t: BasicTypeEnum<'_>) -> bool {
+    t.is_int_type() && t.into_int_type().get_bit_width() == 1
+}
+
 /// Per local of `f`: whether it is an integer that only ever holds
 /// non-negative values (below its sign bit) built from thread geometry and
 /// small constants (the zero it starts with).
@@ -651,7 +655,35 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
     ) -> R<BasicValueEnum<'ctx>> {
         let (base, size, t) = self.vals[&v];
         let p = self.slot_ptr(g, base, size, tid)?;
+        if is_bool(t) {
+            // Bytes in scratch (see `store_val`).
+            let byte = g.b.build_load(g.m.ctx.i8_type(), p, "")?.into_int_value();
+            let zero = g.m.ctx.i8_type().const_zero();
+            return Ok(g.b.build_int_compare(IP::NE, byte, zero, "")?.into());
+        }
         Ok(g.b.build_load(t, p, "")?)
+    }
+
+    /// Stores this thread's `val` of spilled value `v`. Booleans go in as
+    /// bytes, which the loop vectoriser loads as a vector (an `i1` per byte
+    /// it would gather one by one).
+    fn store_val(
+        &self,
+        g: &FnGen<'a, 'ctx>,
+        v: ValueId,
+        val: BasicValueEnum<'ctx>,
+        tid: IntValue<'ctx>,
+    ) -> R<()> {
+        let (base, size, t) = self.vals[&v];
+        let p = self.slot_ptr(g, base, size, tid)?;
+        if is_bool(t) {
+            let byte =
+                g.b.build_int_z_extend(val.into_int_value(), g.m.ctx.i8_type(), "")?;
+            g.b.build_store(p, byte)?;
+        } else {
+            g.b.build_store(p, val)?;
+        }
+        Ok(())
     }
 
     fn region(&mut self, g: &mut FnGen<'a, 'ctx>, r: RegionId) -> R<()> {
@@ -714,6 +746,18 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             st.tid = Some(tid);
             st.tid_xyz = Some(xyz);
         }
+        // From here on, `tid` is the thread's slot in scratch: `y` fastest
+        // when the kernel's accesses run along `y` (and no warp function
+        // needs warps' lanes next to each other), so the thread loops read
+        // and write their scratch items contiguously.
+        let tid = if self.plan.scratch_y_major {
+            let s = g.b.build_int_nuw_mul(z64, self.bdim[0], "")?;
+            let s = g.b.build_int_nuw_add(s, x64, "")?;
+            let s = g.b.build_int_nuw_mul(s, self.bdim[1], "")?;
+            g.b.build_int_nuw_add(s, y64, "slot")?
+        } else {
+            tid
+        };
         let mut saved_locals = Vec::new();
         for (&l, &(base, size)) in &self.locals {
             let p = self.slot_ptr(g, base, size, tid)?;
@@ -862,9 +906,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                     };
                     g.values[value.0 as usize] = Some(val);
                     if self.vals.contains_key(value) {
-                        let (base, size, _) = self.vals[value];
-                        let p = self.slot_ptr(g, base, size, tid)?;
-                        g.b.build_store(p, val)?;
+                        self.store_val(g, *value, val, tid)?;
                     }
                     if let Some(slot) = self.uslots.get(value) {
                         g.b.build_store(*slot, val)?;

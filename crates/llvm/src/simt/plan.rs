@@ -172,6 +172,9 @@ pub(crate) struct Plan<'a> {
     /// with `blockIdx.y` varying fastest, so that consecutive blocks walk along
     /// memory rather than across rows (pages).
     pub blocks_y_major: bool,
+    /// Threads' scratch slots count `y` fastest (`blocks_y_major`, and no
+    /// warp function reads other lanes' slots by their linear index).
+    pub scratch_y_major: bool,
     /// Values and locals that are pure thread geometry (recomputed, not stored).
     pub geometry: GeometryValues<'a>,
     /// Per predicated loop: its induction locals.
@@ -182,6 +185,42 @@ pub(crate) struct Plan<'a> {
     pub private: Vec<super::PrivateArray>,
     /// Values holding one of their arrays, and the parameter.
     pub private_values: std::collections::HashMap<ValueId, u32>,
+}
+
+/// Whether `b` has a warp shuffle or vote (they read other lanes' scratch).
+fn exchanges_lanes(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Let { op, .. } => matches!(op, Op::WarpShuffle { .. } | Op::WarpVote { .. }),
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => exchanges_lanes(then_block) || exchanges_lanes(else_block),
+        Stmt::Loop { body } => exchanges_lanes(body),
+        _ => false,
+    })
+}
+
+/// The `(local, value)` of every store in `s`, at any depth.
+fn local_stores(s: &Stmt, out: &mut Vec<(LocalId, ValueId)>) {
+    match s {
+        Stmt::Store { local, value } => out.push((*local, *value)),
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => {
+            for t in then_block.stmts.iter().chain(&else_block.stmts) {
+                local_stores(t, out);
+            }
+        }
+        Stmt::Loop { body } => {
+            for t in &body.stmts {
+                local_stores(t, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether `s` leaves the enclosing loop or the kernel (`break`,
@@ -511,9 +550,96 @@ impl<'a> Sched<'a, '_> {
             })
         }
         !self.facts.has_sync(body)
-            && varying_exit(body, self.u, false)
             && !has_return_stmt(body)
-            && indexed(body, self.axes)
+            && ((varying_exit(body, self.u, false) && indexed(body, self.axes))
+                || self.streaming(body))
+    }
+
+    /// Whether some loop directly in `b` (or in its `if`s) is [`Self::streaming`].
+    fn has_streaming_loop(&self, b: &Block) -> bool {
+        b.stmts.iter().any(|s| match s {
+            Stmt::Loop { body } => {
+                !self.facts.has_sync(body) && !has_return_stmt(body) && self.streaming(body)
+            }
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => self.has_streaming_loop(then_block) || self.has_streaming_loop(else_block),
+            _ => false,
+        })
+    }
+
+    /// A loop that walks memory across threads: some array access in it has
+    /// its contiguous index depend on the thread and an index that changes
+    /// from iteration to iteration (`B[k, j]` in `for k in range(n): acc +=
+    /// A[i, k] * B[k, j]`). Each thread walking its own column to the end
+    /// before the next starts strides through memory; in lockstep the
+    /// threads of an iteration read along a row, and the thread loop
+    /// vectorises. The loop's state per thread (`acc`) moves to scratch.
+    fn streaming(&self, body: &Block) -> bool {
+        // Locals the loop writes, and the values of its body that change
+        // with the iteration (computed from them).
+        let (mut v, mut r, mut written) = (Vec::new(), Vec::new(), Vec::new());
+        for s in &body.stmts {
+            uses(s, &mut v, &mut r, &mut written);
+        }
+        let mut varying: HashSet<ValueId> = HashSet::new();
+        let mut found = false;
+        fn walk(
+            b: &Block,
+            f: &Function,
+            axes: &[u8],
+            written: &[LocalId],
+            varying: &mut HashSet<ValueId>,
+            found: &mut bool,
+        ) {
+            let access = |a: ValueId, idx: &[ValueId], varying: &HashSet<ValueId>| {
+                let ty = f.value_type(a);
+                let Type::Array { ndim, .. } = ty else {
+                    return false;
+                };
+                let c = ty.contiguous_axis().unwrap_or(ndim.saturating_sub(1)) as usize;
+                let along_threads = idx.get(c).is_some_and(|i| axes[i.0 as usize] != 0);
+                along_threads && idx.iter().any(|i| varying.contains(i))
+            };
+            for s in &b.stmts {
+                match s {
+                    Stmt::Let { value, op, .. } => {
+                        let vary = match op {
+                            Op::LoadLocal(l) => written.contains(l),
+                            _ => op.operands().iter().any(|o| varying.contains(o)),
+                        };
+                        if vary {
+                            varying.insert(*value);
+                        }
+                        *found |= match op {
+                            Op::ArrayLoad(a, idx) => access(*a, idx, varying),
+                            Op::Atomic { array, indices, .. }
+                            | Op::AtomicCas { array, indices, .. } => {
+                                access(*array, indices, varying)
+                            }
+                            _ => false,
+                        };
+                    }
+                    Stmt::ArrayStore { array, indices, .. } => {
+                        *found |= access(*array, indices, varying)
+                    }
+                    Stmt::If {
+                        then_block,
+                        else_block,
+                        ..
+                    } => {
+                        walk(then_block, f, axes, written, varying, found);
+                        walk(else_block, f, axes, written, varying, found);
+                    }
+                    Stmt::Loop { body } => walk(body, f, axes, written, varying, found),
+                    _ => {}
+                }
+            }
+        }
+        walk(body, self.f, self.axes, &written, &mut varying, &mut found);
+        found
     }
 
     /// The induction locals of the lockstep loop with this `body`, preceded
@@ -652,6 +778,20 @@ impl<'a> Sched<'a, '_> {
         let Some(Op::Unary(UnaryOp::Not, sel)) = defining_op(pre, *cond) else {
             return None;
         };
+        let is_iv =
+            |v: &ValueId| matches!(defining_op(pre, *v), Some(Op::LoadLocal(l)) if *l == ind.local);
+        let invariant = |v: &ValueId| {
+            self.blocklevel[v.0 as usize]
+                && defined_in(body, *v).is_none_or(|op| matches!(op, Op::Const(_)))
+        };
+        // A constant positive step: the front end tests `i < end` alone.
+        let positive_const = matches!(def(ind.step), Some(Op::Const(Const::Int(c))) if *c > 0);
+        if let Some(Op::Compare(CmpOp::Lt, i, end)) = defining_op(pre, *sel) {
+            return (positive_const && is_iv(i) && invariant(end)).then_some(Counted {
+                induction: ind,
+                end: *end,
+            });
+        }
         let Some(Op::Select(pos, lt, gt)) = defining_op(pre, *sel) else {
             return None;
         };
@@ -665,12 +805,6 @@ impl<'a> Sched<'a, '_> {
             (defining_op(pre, *lt), defining_op(pre, *gt))
         else {
             return None;
-        };
-        let is_iv =
-            |v: &ValueId| matches!(defining_op(pre, *v), Some(Op::LoadLocal(l)) if *l == ind.local);
-        let invariant = |v: &ValueId| {
-            self.blocklevel[v.0 as usize]
-                && defined_in(body, *v).is_none_or(|op| matches!(op, Op::Const(_)))
         };
         (*st == ind.step && is_iv(i1) && is_iv(i2) && end == end2 && invariant(end)).then_some(
             Counted {
@@ -781,8 +915,16 @@ impl<'a> Sched<'a, '_> {
                 } => {
                     let sync = self.facts.has_sync(then_block) || self.facts.has_sync(else_block);
                     let escape = has_escape(then_block) || has_escape(else_block);
+                    // A streaming loop inside runs in lockstep under the
+                    // condition: the `if` becomes a predicated block-level node.
+                    let streams = lp.is_none()
+                        && !escape
+                        && !has_return_stmt(then_block)
+                        && !has_return_stmt(else_block)
+                        && (self.has_streaming_loop(then_block)
+                            || self.has_streaming_loop(else_block));
                     // In a predicated loop, `break`/`continue` are per thread.
-                    if !sync && (!escape || lp.is_some()) {
+                    if !sync && !streams && (!escape || lp.is_some()) {
                         self.note_thread_stmt(s);
                         pend.push(s);
                         continue;
@@ -823,8 +965,8 @@ impl<'a> Sched<'a, '_> {
                     });
                 }
                 Stmt::Loop { body } => {
-                    // A grid-stride loop runs in lockstep (see `lockstep`).
-                    let lockstep = preds.is_empty() && lp.is_none() && self.lockstep(body);
+                    // A grid-stride or streaming loop runs in lockstep (see `lockstep`).
+                    let lockstep = lp.is_none() && self.lockstep(body);
                     if !self.facts.has_sync(body) && !lockstep {
                         self.note_thread_stmt(s);
                         pend.push(s);
@@ -1241,7 +1383,21 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
                 LocalClass::Private
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // A local array kept in a local that carries values between regions
+    // (`window = cuda.local.array(...)`, read after a barrier or in a
+    // lockstep loop) must be per thread too: the local holds its address.
+    for reg in &regions {
+        for s in &reg.stmts {
+            let mut stores = Vec::new();
+            local_stores(s, &mut stores);
+            for (l, v) in stores {
+                if locals[l.0 as usize] == LocalClass::Scratch && is_local_array(v) {
+                    scratch_array[v.0 as usize] = true;
+                }
+            }
+        }
+    }
     let scores: Vec<_> = regions
         .iter()
         .map(|reg| contiguity_score(f, &reg.stmts, &axes))
@@ -1252,6 +1408,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     Ok(Plan {
         y_inner: scores.iter().map(|s| s[1] > s[0]).collect(),
         blocks_y_major: total[1] > total[0],
+        scratch_y_major: total[1] > total[0] && !exchanges_lanes(&f.body),
         geometry,
         inductions,
         counted,
