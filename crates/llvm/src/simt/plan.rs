@@ -398,7 +398,12 @@ fn has_return(s: &Stmt) -> bool {
 
 /// Every value a statement reads (nested statements included), and every local
 /// it reads or writes.
-fn uses(s: &Stmt, vals: &mut Vec<ValueId>, read: &mut Vec<LocalId>, written: &mut Vec<LocalId>) {
+pub(crate) fn uses(
+    s: &Stmt,
+    vals: &mut Vec<ValueId>,
+    read: &mut Vec<LocalId>,
+    written: &mut Vec<LocalId>,
+) {
     match s {
         Stmt::Let { op, .. } => {
             vals.extend(op.operands());

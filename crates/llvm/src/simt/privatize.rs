@@ -110,39 +110,14 @@ struct LocalStores {
     other: bool,
 }
 
+/// How many times each value is used in `b` (operands, stored values, conditions).
 fn count_uses(b: &Block, used: &mut HashMap<ValueId, usize>) {
+    let (mut vals, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
     for s in &b.stmts {
-        let mut vals = Vec::new();
-        match s {
-            Stmt::Let { op, .. } => vals.extend(op.operands()),
-            Stmt::Store { value, .. } => vals.push(*value),
-            Stmt::ArrayStore {
-                array,
-                indices,
-                value,
-                ..
-            } => {
-                vals.push(*array);
-                vals.extend(indices.iter().copied());
-                vals.push(*value);
-            }
-            Stmt::If {
-                cond,
-                then_block,
-                else_block,
-            } => {
-                vals.push(*cond);
-                count_uses(then_block, used);
-                count_uses(else_block, used);
-            }
-            Stmt::Loop { body } => count_uses(body, used),
-            Stmt::Return { value: Some(v) } => vals.push(*v),
-            Stmt::SyncWarp { mask, .. } => vals.push(*mask),
-            _ => {}
-        }
-        for v in vals {
-            *used.entry(v).or_default() += 1;
-        }
+        super::plan::uses(s, &mut vals, &mut read, &mut written);
+    }
+    for v in vals {
+        *used.entry(v).or_default() += 1;
     }
 }
 
