@@ -75,10 +75,17 @@ pub struct BlockContext {
     pub shared: *mut u8,
     pub dynamic_shared_bytes: u64,
     /// Per-thread storage for values live across barriers and for local arrays:
-    /// `scratch_bytes_per_thread * threads in the block` bytes, 16-byte aligned.
+    /// `scratch_bytes_per_thread * threads in the block` bytes, 16-byte aligned,
+    /// with [`SCRATCH_GUARD_BYTES`] of readable memory before and after.
     pub scratch: *mut u8,
     pub scratch_bytes: u64,
 }
+
+/// Readable bytes (of any content) on each side of a block's scratch memory:
+/// a warp shuffle reads its neighbour's slot (up to 32 lanes of up to 16
+/// bytes away) unconditionally and keeps only the lanes it needs, so that the
+/// thread loop reads contiguous memory instead of gathering.
+pub const SCRATCH_GUARD_BYTES: u64 = 512;
 
 /// The block function of a kernel compiled for the CPU.
 pub type BlockEntry = unsafe extern "C" fn(args: *const u64, ctx: *const BlockContext) -> u32;

@@ -226,9 +226,12 @@ impl Launch {
         let Some(shared_ptr) = shared.get(self.shared_bytes) else {
             return Outcome::OutOfMemory(self.shared_bytes);
         };
-        let Some(scratch_ptr) = scratch.get(self.scratch_bytes) else {
+        let guard = crate::abi::SCRATCH_GUARD_BYTES;
+        let Some(scratch_ptr) = scratch.get(self.scratch_bytes + 2 * guard) else {
             return Outcome::OutOfMemory(self.scratch_bytes);
         };
+        // SAFETY: within the allocation, which has a guard on each side.
+        let scratch_ptr = unsafe { scratch_ptr.add(guard as usize) };
         let ctx = BlockContext {
             block_idx,
             block_dim: self.block,

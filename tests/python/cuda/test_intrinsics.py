@@ -440,3 +440,27 @@ def test_device_functions_call_each_other(device):
     bezier[1, 128](a, b, c, 0.3, out)
     want = (1 - 0.3) ** 2 * a + 2 * 0.3 * 0.7 * b + 0.3 ** 2 * c
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+
+
+@cuda.jit
+def shuffle_deltas(vals, deltas, up_out, down_out):
+    i = cuda.grid(1)
+    d = deltas[cuda.blockIdx.x]
+    v = vals[i]
+    up_out[i] = cuda.shfl_up_sync(FULL_MASK, v, d)
+    down_out[i] = cuda.shfl_down_sync(FULL_MASK, v, d)
+
+
+def test_shuffle_deltas_at_and_past_the_warp(device):
+    # As PTX's shfl.sync, only the delta's low five bits count: 32 is 0, 40 is 8.
+    deltas = np.array([0, 1, 7, 31, 32, 40, 1000], dtype=np.uint32)
+    vals = random_array(64 * deltas.size, np.int64, seed=41)
+    up = np.zeros_like(vals)
+    down = np.zeros_like(vals)
+    shuffle_deltas[deltas.size, 64](vals, deltas, up, down)
+    for b, d in enumerate(deltas):
+        d = int(d) % 32
+        for t in range(64):
+            i, lane = b * 64 + t, t % 32
+            assert up[i] == (vals[i - d] if d <= lane else vals[i]), (d, t)
+            assert down[i] == (vals[i + d] if lane + d < 32 else vals[i]), (d, t)

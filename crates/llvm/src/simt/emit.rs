@@ -1246,38 +1246,51 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         }
         let i64t = g.m.ctx.i64_type();
         let (ln, base) = self.lane_of(g, tid)?;
-        let l =
-            g.b.build_int_s_extend(g.v(lane)?.into_int_value(), i64t, "")?;
+        let lv = g.v(lane)?.into_int_value();
         let w =
             g.b.build_int_s_extend(g.v(width)?.into_int_value(), i64t, "")?;
         let one = i64t.const_int(1, false);
         let wm1 = g.b.build_int_sub(w, one, "")?;
         let inseg = g.b.build_and(ln, wm1, "")?;
         let seg = g.b.build_int_sub(ln, inseg, "seg")?;
-        let (src, ok) = match kind {
-            Shuffle::Idx => {
-                let s = g.b.build_and(l, wm1, "")?;
-                (
-                    g.b.build_int_add(seg, s, "")?,
-                    g.m.ctx.bool_type().const_int(1, false),
-                )
-            }
-            Shuffle::Up => (
-                g.b.build_int_sub(ln, l, "")?,
-                g.b.build_int_compare(IP::SGE, inseg, l, "")?,
-            ),
-            Shuffle::Down => {
-                let s = g.b.build_int_add(inseg, l, "")?;
-                (
-                    g.b.build_int_add(ln, l, "")?,
-                    g.b.build_int_compare(IP::SLT, s, w, "")?,
-                )
-            }
-            Shuffle::Xor => {
-                let s = g.b.build_xor(ln, l, "")?;
-                let end = g.b.build_int_add(seg, w, "")?;
-                (s, g.b.build_int_compare(IP::ULT, s, end, "")?)
-            }
+        if matches!(kind, Shuffle::Up | Shuffle::Down) {
+            // Only the delta's low five bits count, as in PTX's `shfl.sync`.
+            let d =
+                g.b.build_int_truncate_or_bit_cast(lv, g.m.ctx.i32_type(), "")?;
+            let d = g.b.build_int_z_extend(d, i64t, "")?;
+            let d = g.b.build_and(d, i64t.const_int(WARP - 1, false), "delta")?;
+            let ok = if kind == Shuffle::Up {
+                g.b.build_int_compare(IP::UGE, inseg, d, "")?
+            } else {
+                let s = g.b.build_int_add(inseg, d, "")?;
+                g.b.build_int_compare(IP::ULT, s, w, "")?
+            };
+            let src_tid = if kind == Shuffle::Up {
+                g.b.build_int_sub(tid, d, "")?
+            } else {
+                g.b.build_int_add(tid, d, "")?
+            };
+            let exists = g.b.build_int_compare(IP::ULT, src_tid, self.nthreads, "")?;
+            let ok = g.b.build_and(ok, exists, "")?;
+            // Read the neighbour's slot whether or not this lane takes it: at
+            // most 31 slots away (within the scratch guard, see
+            // `SCRATCH_GUARD_BYTES`), at an address affine in the thread, so
+            // the thread loop loads a vector where a select of the address
+            // would gather.
+            let other = self.load_val(g, value, src_tid)?;
+            return Ok(g.b.build_select(ok, other, own, "shfl")?);
+        }
+        let l = g.b.build_int_s_extend(lv, i64t, "")?;
+        let (src, ok) = if kind == Shuffle::Idx {
+            let s = g.b.build_and(l, wm1, "")?;
+            (
+                g.b.build_int_add(seg, s, "")?,
+                g.m.ctx.bool_type().const_int(1, false),
+            )
+        } else {
+            let s = g.b.build_xor(ln, l, "")?;
+            let end = g.b.build_int_add(seg, w, "")?;
+            (s, g.b.build_int_compare(IP::ULT, s, end, "")?)
         };
         let in_warp =
             g.b.build_int_compare(IP::ULT, src, i64t.const_int(WARP, false), "")?;

@@ -57,7 +57,8 @@ fn run_blocks(
     let nthreads = block.iter().map(|&d| d as u64).product::<u64>();
     let mut shared = buffer(k.static_shared_bytes() + dynamic);
     let scratch_bytes = k.scratch_bytes_per_thread() * nthreads;
-    let mut scratch = buffer(scratch_bytes);
+    let guard = hypersonic_ir::abi::SCRATCH_GUARD_BYTES;
+    let mut scratch = buffer(scratch_bytes + 2 * guard);
     // Fill with garbage: the block function must not rely on zeroed buffers.
     for x in shared.iter_mut().chain(scratch.iter_mut()) {
         *x = 0xa5a5_a5a5_a5a5_a5a5_a5a5_a5a5_a5a5_a5a5;
@@ -71,7 +72,7 @@ fn run_blocks(
             private_mask: 0,
             shared: shared.as_mut_ptr() as *mut u8,
             dynamic_shared_bytes: dynamic,
-            scratch: scratch.as_mut_ptr() as *mut u8,
+            scratch: unsafe { (scratch.as_mut_ptr() as *mut u8).add(guard as usize) },
             scratch_bytes,
         };
         let st = unsafe { f(args.as_ptr(), &ctx) };
