@@ -17,11 +17,20 @@ class Type:
     def __repr__(self) -> str:
         return str(self)
 
+    def _text(self) -> str:
+        # Types never change: their text (identity, hash) is worked out once.
+        # A kernel launch looks up its specialization by argument types.
+        try:
+            return self.__dict__["_text_cache"]
+        except KeyError:
+            text = self.__dict__["_text_cache"] = str(self)
+            return text
+
     def __eq__(self, other) -> bool:
-        return isinstance(other, Type) and str(self) == str(other)
+        return self is other or (isinstance(other, Type) and self._text() == other._text())
 
     def __hash__(self) -> int:
-        return hash(str(self))
+        return hash(self._text())
 
     def __call__(self, *args):
         """``ret(arg, ...)`` is a signature."""

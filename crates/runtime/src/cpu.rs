@@ -29,6 +29,10 @@ const TASK_THREADS: u64 = 4096;
 /// Tasks per worker thread at least, when the grid is large enough, for balance.
 const TASKS_PER_WORKER: u64 = 8;
 
+/// A grid estimated (from its first block) to take less than this runs on the
+/// launching thread: waking rayon's workers costs tens of microseconds.
+const INLINE_NANOS: u64 = 30_000;
+
 pub struct CpuDevice {
     info: DeviceInfo,
 }
@@ -391,25 +395,41 @@ impl Device for CpuDevice {
         let blocks = config.blocks();
         // The first block (in grid order) that failed, as a GPU would report
         // one failure; blocks after it may or may not have run.
-        // Consecutive blocks run as one task, so that a task has enough
-        // threads of work to hide rayon's per-task cost (and stays on one
-        // worker's caches), while leaving several tasks per worker to balance.
-        let workers = rayon::current_num_threads().max(1) as u64;
-        let per_task = (TASK_THREADS / threads.max(1))
-            .min(blocks.div_ceil(workers * TASKS_PER_WORKER))
-            .max(1);
-        let tasks = blocks.div_ceil(per_task);
-        let failure = if tasks == 1 {
-            Some(launch.run_blocks(0, blocks, args.as_ptr(), 0)).filter(|o| *o != Outcome::Done)
+        //
+        // Block 0 runs here first, timed: when the whole grid would take
+        // less than waking the workers costs, the rest runs here too.
+        let start = Instant::now();
+        let first = launch.run_blocks(0, blocks.min(1), args.as_ptr(), 0);
+        let rest = blocks.saturating_sub(1);
+        let alone = start.elapsed().as_nanos() as u64 * rest < INLINE_NANOS;
+        let failure = if first != Outcome::Done {
+            Some(first)
+        } else if rest == 0 {
+            None
+        } else if alone {
+            Some(launch.run_blocks(1, blocks, args.as_ptr(), 0)).filter(|o| *o != Outcome::Done)
         } else {
+            // Consecutive blocks run as one task, so that a task has enough
+            // threads of work to hide rayon's per-task cost (and stays on one
+            // worker's caches), while leaving several tasks per worker to balance.
+            let workers = rayon::current_num_threads().max(1) as u64;
+            let per_task = (TASK_THREADS / threads.max(1))
+                .min(rest.div_ceil(workers * TASKS_PER_WORKER))
+                .max(1);
+            let tasks = rest.div_ceil(per_task);
             // Tasks run at once: accumulation targets get private copies.
-            let private = private_copies::targets(image.private_arrays(), args);
+            let private = if tasks > 1 {
+                private_copies::targets(image.private_arrays(), args)
+            } else {
+                Vec::new()
+            };
             let fold_lock = Mutex::new(());
             (0..tasks)
                 .into_par_iter()
                 .map(|t| {
-                    let hi = ((t + 1) * per_task).min(blocks);
-                    launch.run_task(t * per_task, hi, &private, &fold_lock)
+                    let lo = 1 + t * per_task;
+                    let hi = (lo + per_task).min(blocks);
+                    launch.run_task(lo, hi, &private, &fold_lock)
                 })
                 .find_first(|o| *o != Outcome::Done)
         };

@@ -11,12 +11,24 @@ import numpy as np
 from .. import types as hstypes
 
 
+def _contiguous(shape, strides, itemsize, order) -> bool:
+    """NumPy's rule: an empty array is contiguous, and dimensions of length
+    one may have any stride."""
+    if 0 in shape:
+        return True
+    expect = itemsize
+    dims = zip(shape, strides) if order == "F" else zip(reversed(shape), reversed(strides))
+    for n, s in dims:
+        if n != 1 and s != expect:
+            return False
+        expect *= n
+    return True
+
+
 def _layout_of(shape, strides, itemsize) -> str:
-    # A stand-in with the real item size: NumPy judges contiguity from it.
-    probe = np.lib.stride_tricks.as_strided(np.empty(1, dtype=f"V{itemsize}"), shape, strides)
-    if probe.flags.c_contiguous:
+    if _contiguous(shape, strides, itemsize, "C"):
         return "C"
-    if probe.flags.f_contiguous:
+    if _contiguous(shape, strides, itemsize, "F"):
         return "F"
     return "A"
 
@@ -95,9 +107,14 @@ class DeviceNDArray:
 
     @property
     def _hs_type(self):
-        kind = "bool" if self.dtype.kind == "b" else self.dtype.name
-        return hstypes.Array(hstypes.SCALARS[kind], self.ndim,
-                             _layout_of(self.shape, self.strides, self.itemsize))
+        # Shape, strides and dtype never change: worked out on the first launch.
+        t = self.__dict__.get("_hs_type_cache")
+        if t is None:
+            kind = "bool" if self.dtype.kind == "b" else self.dtype.name
+            t = hstypes.Array(hstypes.SCALARS[kind], self.ndim,
+                              _layout_of(self.shape, self.strides, self.itemsize))
+            self.__dict__["_hs_type_cache"] = t
+        return t
 
     @property
     def _launch_arg(self):

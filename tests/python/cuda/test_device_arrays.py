@@ -181,3 +181,16 @@ def test_contiguous_device_arrays_fit_contiguous_signatures(device):
     d_o = cuda.device_array((7, 5), np.float64, order="F")
     copy_f[(1, 1), (8, 8)](d_m, d_o)
     np.testing.assert_array_equal(d_o.copy_to_host(), m.T)
+
+
+def test_layout_matches_numpy_contiguity():
+    # The launch path judges C/F/A layout without NumPy; compare with NumPy's flags.
+    from hypersonic.cuda.devicearray import _layout_of
+
+    base = np.arange(4 * 5 * 6, dtype=np.float64).reshape(4, 5, 6)
+    views = [base, base.T, base[:, ::2], base[1:2], base[:, :1, :], base[..., :0],
+             np.asfortranarray(base), base.transpose(1, 0, 2), base[::-1], base[0], base[:, 0, :1],
+             np.empty((3, 1)), np.empty((1, 3)).T, np.empty(7)[::3], np.empty((2, 0, 3))]
+    for v in views:
+        want = "C" if v.flags.c_contiguous else "F" if v.flags.f_contiguous else "A"
+        assert _layout_of(v.shape, v.strides, v.itemsize) == want, (v.shape, v.strides)
