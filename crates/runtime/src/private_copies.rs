@@ -13,7 +13,7 @@
 use std::sync::Mutex;
 
 use hypersonic_ir::{AtomicOp, Scalar};
-use hypersonic_llvm::simt::PrivateArray;
+use hypersonic_llvm::simt::{ArraySlot, PrivateArray};
 
 /// Arrays larger than this stay shared: folding a copy per task would cost
 /// more than the contention it saves.
@@ -50,16 +50,44 @@ pub(crate) fn targets(candidates: &[PrivateArray], args: &[u64]) -> Vec<Target> 
                 len = len.checked_mul(shape[k])?;
             }
             let bytes = len.checked_mul(size)?;
-            (len > 0 && bytes <= MAX_PRIVATE_BYTES).then_some(Target {
+            let data = *args.get(a.slot)?;
+            // The same memory passed again as another argument would see the
+            // accumulations only at the end: keep such an array shared.
+            let shared = a.others.iter().any(|o| {
+                span(o, args).is_none_or(|(lo, hi)| lo < data.saturating_add(bytes) && data < hi)
+            });
+            (len > 0 && bytes <= MAX_PRIVATE_BYTES && !shared).then_some(Target {
                 param: a.param,
                 slot: a.slot,
-                data: *args.get(a.slot)? as usize,
+                data: data as usize,
                 len: len as usize,
                 dtype: a.dtype,
                 fold: a.fold,
             })
         })
         .collect()
+}
+
+/// The bytes `[lo, hi)` array argument `a` covers (empty when it has no
+/// elements); `None` when its slots are missing.
+fn span(a: &ArraySlot, args: &[u64]) -> Option<(u64, u64)> {
+    let nd = a.ndim as usize;
+    let data = *args.get(a.slot)? as i128;
+    let shape = args.get(a.slot + 1..a.slot + 1 + nd)?;
+    let strides = args.get(a.slot + 1 + nd..a.slot + 1 + 2 * nd)?;
+    if shape.contains(&0) {
+        return Some((0, 0));
+    }
+    let (mut lo, mut hi) = (data, data + a.itemsize as i128);
+    for (&n, &s) in shape.iter().zip(strides) {
+        let reach = (n as i64 as i128 - 1) * (s as i64 as i128);
+        if reach < 0 {
+            lo += reach;
+        } else {
+            hi += reach;
+        }
+    }
+    Some((lo.max(0) as u64, hi.max(0) as u64))
 }
 
 /// A task's private copies and the argument slots that point at them.

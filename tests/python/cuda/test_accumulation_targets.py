@@ -11,6 +11,9 @@ import pytest
 from cuda_harness import cuda, random_array
 
 BLOCKS, TPB = 48, 64
+# Kernels with one element per thread need many blocks to be spread over
+# several tasks (a grid the CPU device estimates as tiny runs on one thread).
+MANY = 1024
 
 
 @cuda.jit
@@ -49,13 +52,13 @@ def accumulate_all(vals, add_sub, mx, mn, a, o, x):
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint32, np.uint64],
                          ids=lambda d: np.dtype(d).name)
 def test_every_accumulating_operation(device, dtype):
-    n = BLOCKS * TPB
+    n = MANY * TPB
     info = np.iinfo(dtype)
     low = max(info.min, -(2**40))
     vals = random_array(n, dtype, seed=32, low=low, high=min(info.max, 2**40))
     start = random_array(8, dtype, seed=33, low=low // 2, high=min(info.max, 2**39))
     outs = [start.copy() for _ in range(6)]
-    accumulate_all[BLOCKS, TPB](vals, *outs)
+    accumulate_all[MANY, TPB](vals, *outs)
     k = np.arange(n) % 8
     want = [s.copy() for s in [start] * 6]
     with np.errstate(over="ignore"):
@@ -153,3 +156,24 @@ def test_strided_target(device):
     hist_add[BLOCKS, TPB](data, view)
     np.testing.assert_array_equal(backing[::2], np.bincount(data % 37, minlength=37))
     assert not backing[1::2].any()
+
+
+@cuda.jit
+def add_then_read_alias(hist, same_memory, seen):
+    # `hist` only receives atomics; `same_memory` is the same array, read.
+    b = cuda.blockIdx.x
+    if cuda.threadIdx.x == 0:
+        cuda.atomic.add(hist, b, 1)
+    cuda.syncthreads()
+    if cuda.threadIdx.x == 0:
+        seen[b] = same_memory[b]
+
+
+def test_target_passed_again_as_another_argument(device):
+    # Each block must see at least its own addition through the alias. (One
+    # device array: a host array passed twice is copied in and back twice.)
+    hist = cuda.to_device(np.zeros(MANY, dtype=np.int64))
+    seen = np.zeros(MANY, dtype=np.int64)
+    add_then_read_alias[MANY, TPB](hist, hist, seen)
+    assert (hist.copy_to_host() == 1).all()
+    assert (seen == 1).all()

@@ -26,7 +26,7 @@ mod loop_hints;
 mod plan;
 mod privatize;
 
-pub use privatize::PrivateArray;
+pub use privatize::{ArraySlot, PrivateArray};
 
 use std::cell::Cell;
 use std::collections::HashMap;

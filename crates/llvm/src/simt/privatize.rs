@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use hypersonic_ir::{abi, AtomicOp, Block, Function, Layout, Op, Scalar, Stmt, Type, ValueId};
 
 /// A parameter whose array may be privatised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrivateArray {
     /// The parameter's index; its bit in `private_mask`.
     pub param: u32,
@@ -28,6 +28,18 @@ pub struct PrivateArray {
     pub dtype: Scalar,
     /// How private copies fold into the array: `Add` for `add` and `sub`.
     pub fold: AtomicOp,
+    /// The kernel's other array arguments: the analysis holds only if none
+    /// of them shares memory with this one (the runtime checks, per launch).
+    pub others: Vec<ArraySlot>,
+}
+
+/// Where an array argument sits in the argument slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArraySlot {
+    /// The data pointer's slot; `ndim` shape slots, then `ndim` strides, follow.
+    pub slot: usize,
+    pub ndim: u8,
+    pub itemsize: u32,
 }
 
 /// The privatisable parameters of kernel `f`, and, for each value that holds
@@ -82,10 +94,31 @@ pub(crate) fn privatizable(f: &Function) -> (Vec<PrivateArray>, HashMap<ValueId,
                     } else {
                         op
                     },
+                    others: Vec::new(),
                 });
             }
         }
         slot += abi::slots(ty);
+    }
+    let mut arrays = Vec::new();
+    let mut slot = 0usize;
+    for (p, ty) in f.params.iter().enumerate() {
+        if let Type::Array { dtype, ndim, .. } = ty {
+            let at = ArraySlot {
+                slot,
+                ndim: *ndim,
+                itemsize: dtype.size(),
+            };
+            arrays.push((p as u32, at));
+        }
+        slot += abi::slots(ty);
+    }
+    for a in &mut out {
+        a.others = arrays
+            .iter()
+            .filter(|(p, _)| *p != a.param)
+            .map(|x| x.1)
+            .collect();
     }
     let chosen: Vec<u32> = out.iter().map(|a| a.param).collect();
     holds.retain(|_, p| chosen.contains(p));
