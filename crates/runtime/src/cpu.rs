@@ -5,6 +5,7 @@
 
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -29,8 +30,8 @@ const TASK_THREADS: u64 = 4096;
 /// Tasks per worker thread at least, when the grid is large enough, for balance.
 const TASKS_PER_WORKER: u64 = 8;
 
-/// A grid estimated (from its first block) to take less than this runs on the
-/// launching thread: waking rayon's workers costs tens of microseconds.
+/// A grid estimated to take less than this runs on the launching thread:
+/// waking rayon's workers costs tens of microseconds.
 const INLINE_NANOS: u64 = 30_000;
 
 pub struct CpuDevice {
@@ -393,26 +394,36 @@ impl Device for CpuDevice {
             scratch_bytes,
         };
         let blocks = config.blocks();
+        let workers = rayon::current_num_threads().max(1) as u64;
         // The first block (in grid order) that failed, as a GPU would report
         // one failure; blocks after it may or may not have run.
         //
-        // Block 0 runs here first, timed: when the whole grid would take
-        // less than waking the workers costs, the rest runs here too.
+        // A grid that takes less than waking the workers costs runs on this
+        // thread. What a block costs comes from this kernel's last launch;
+        // on the first, or when that says the grid is small, blocks run here
+        // one by one until the time they take says the rest is not small.
         let start = Instant::now();
-        let first = launch.run_blocks(0, blocks.min(1), args.as_ptr(), 0);
-        let rest = blocks.saturating_sub(1);
-        let alone = start.elapsed().as_nanos() as u64 * rest < INLINE_NANOS;
-        let failure = if first != Outcome::Done {
-            Some(first)
-        } else if rest == 0 {
-            None
-        } else if alone {
-            Some(launch.run_blocks(1, blocks, args.as_ptr(), 0)).filter(|o| *o != Outcome::Done)
-        } else {
+        let mut worked = 0u64;
+        let known = image.block_nanos();
+        let mut next = 0;
+        let mut failure = None;
+        if known == 0 || known.saturating_mul(blocks) < INLINE_NANOS {
+            while next < blocks && failure.is_none() {
+                let o = launch.run_blocks(next, next + 1, args.as_ptr(), 0);
+                next += 1;
+                failure = Some(o).filter(|o| *o != Outcome::Done);
+                let per_block = start.elapsed().as_nanos() as u64 / next;
+                if per_block.saturating_mul(blocks - next) >= INLINE_NANOS {
+                    break;
+                }
+            }
+        }
+        worked += start.elapsed().as_nanos() as u64;
+        let rest = blocks - next;
+        if failure.is_none() && rest > 0 {
             // Consecutive blocks run as one task, so that a task has enough
             // threads of work to hide rayon's per-task cost (and stays on one
             // worker's caches), while leaving several tasks per worker to balance.
-            let workers = rayon::current_num_threads().max(1) as u64;
             let per_task = (TASK_THREADS / threads.max(1))
                 .min(rest.div_ceil(workers * TASKS_PER_WORKER))
                 .max(1);
@@ -424,15 +435,23 @@ impl Device for CpuDevice {
                 Vec::new()
             };
             let fold_lock = Mutex::new(());
-            (0..tasks)
+            let task_nanos = AtomicU64::new(0);
+            failure = (0..tasks)
                 .into_par_iter()
                 .map(|t| {
-                    let lo = 1 + t * per_task;
+                    let lo = next + t * per_task;
                     let hi = (lo + per_task).min(blocks);
-                    launch.run_task(lo, hi, &private, &fold_lock)
+                    let t0 = Instant::now();
+                    let o = launch.run_task(lo, hi, &private, &fold_lock);
+                    task_nanos.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    o
                 })
-                .find_first(|o| *o != Outcome::Done)
-        };
+                .find_first(|o| *o != Outcome::Done);
+            worked += task_nanos.load(Ordering::Relaxed);
+        }
+        // Time spent running blocks (not waking workers), per block, for the
+        // next launch's choice.
+        image.set_block_nanos((worked / blocks.max(1)).max(1));
         match failure {
             None | Some(Outcome::Done) => Ok(()),
             Some(Outcome::Raised(status)) => Err(kernel.raised(status)),

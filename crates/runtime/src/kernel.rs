@@ -101,6 +101,8 @@ pub struct CpuImage {
     scratch_bytes_per_thread: u64,
     blocks_y_major: bool,
     private_arrays: Vec<PrivateArray>,
+    /// Nanoseconds of worker time per block at the last launch (0: none yet).
+    block_nanos: AtomicU64,
     /// Keeps the compiled code alive.
     _module: Option<SimtModule>,
 }
@@ -125,6 +127,7 @@ impl CpuImage {
             scratch_bytes_per_thread,
             blocks_y_major: false,
             private_arrays: Vec::new(),
+            block_nanos: AtomicU64::new(0),
             _module: None,
         }
     }
@@ -136,6 +139,7 @@ impl CpuImage {
             scratch_bytes_per_thread: module.scratch_bytes_per_thread(),
             blocks_y_major: module.blocks_y_major(),
             private_arrays: module.private_arrays().to_vec(),
+            block_nanos: AtomicU64::new(0),
             _module: Some(module),
         }
     }
@@ -156,6 +160,17 @@ impl CpuImage {
     /// accesses are contiguous along `y`, and any order of blocks is valid.
     pub fn blocks_y_major(&self) -> bool {
         self.blocks_y_major
+    }
+
+    /// What a block of this kernel cost at its last launch (worker
+    /// nanoseconds; 0 before the first): the CPU device decides from it
+    /// whether a grid is worth spreading over its workers.
+    pub fn block_nanos(&self) -> u64 {
+        self.block_nanos.load(Ordering::Relaxed)
+    }
+
+    pub fn set_block_nanos(&self, nanos: u64) {
+        self.block_nanos.store(nanos, Ordering::Relaxed);
     }
 
     /// Array arguments each worker may accumulate into privately (see
