@@ -71,14 +71,22 @@ impl CompiledKernel {
         Ok(pyo3::types::PyBytes::new(py, &bytes))
     }
 
-    /// The CPU fallback's block function: optimised LLVM IR, or host assembly.
-    #[pyo3(signature = (asm=false))]
-    fn cpu_code(&self, py: Python<'_>, asm: bool) -> PyResult<String> {
+    /// The CPU fallback's block function: optimised LLVM IR, host assembly,
+    /// or (`what="plan"`) what the barrier-fission planner decided.
+    #[pyo3(signature = (what="llvm"))]
+    fn cpu_code(&self, py: Python<'_>, what: &str) -> PyResult<String> {
         let image = self
             .runtime
             .cpu_image()
             .map_err(|e| crate::devices::runtime_error(py, e, None))?;
-        Ok(if asm { image.asm() } else { image.llvm_ir() })
+        match what {
+            "llvm" => Ok(image.llvm_ir()),
+            "asm" => Ok(image.asm()),
+            "plan" => Ok(image.plan_summary()),
+            _ => Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "cpu_code(what=...) is 'llvm', 'asm' or 'plan', not {what:?}"
+            ))),
+        }
     }
 
     /// PTX for compute capability `cc`.

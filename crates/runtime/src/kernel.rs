@@ -179,6 +179,14 @@ impl CpuImage {
         &self.private_arrays
     }
 
+    /// What the SIMT planner decided (empty for a hand-made image).
+    pub fn plan_summary(&self) -> String {
+        self._module
+            .as_ref()
+            .map(|m| m.plan_summary().to_string())
+            .unwrap_or_default()
+    }
+
     /// The optimised LLVM IR of the block function (empty for a hand-made image).
     pub fn llvm_ir(&self) -> String {
         self._module

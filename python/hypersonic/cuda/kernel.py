@@ -226,8 +226,8 @@ class Kernel:
     def inspect_cpu_asm(self, signature=None):
         """Host assembly of the CPU fallback's block function, by argument types."""
         if signature is not None:
-            return self._specs[tuple(signature)].cpu_code(asm=True)
-        return {args: ck.cpu_code(asm=True) for args, ck in self._specs.items()}
+            return self._specs[tuple(signature)].cpu_code("asm")
+        return {args: ck.cpu_code("asm") for args, ck in self._specs.items()}
 
     def inspect_ir(self, signature=None):
         """Hypersonic's typed IR of each specialization, by argument types."""

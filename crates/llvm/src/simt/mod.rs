@@ -51,6 +51,7 @@ pub struct SimtModule {
     scratch_per_thread: u64,
     blocks_y_major: bool,
     private: Vec<PrivateArray>,
+    plan_summary: String,
 }
 
 impl SimtModule {
@@ -96,6 +97,7 @@ impl SimtModule {
             scratch_per_thread: scratch.get(),
             blocks_y_major: plan.blocks_y_major,
             private: plan.private.clone(),
+            plan_summary: plan.summary(module.function(module.entry)),
         })
     }
 
@@ -128,6 +130,11 @@ impl SimtModule {
     /// may give each worker a private copy (see [`PrivateArray`]).
     pub fn private_arrays(&self) -> &[PrivateArray] {
         &self.private
+    }
+
+    /// What the barrier-fission planner decided (see `Plan::summary`).
+    pub fn plan_summary(&self) -> &str {
+        &self.plan_summary
     }
 
     /// The optimised LLVM IR.

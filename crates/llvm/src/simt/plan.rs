@@ -201,6 +201,51 @@ fn exchanges_lanes(b: &Block) -> bool {
     })
 }
 
+impl Plan<'_> {
+    /// What the planner decided, one fact per line, for tests and for whoever
+    /// tunes the lowering: regions, lockstep loops (counted or with state),
+    /// induction and recomputed locals, private accumulation targets, and
+    /// the memory orders.
+    pub(crate) fn summary(&self, f: &Function) -> String {
+        let names = |ls: Vec<usize>| -> String {
+            let mut v: Vec<&str> = ls.iter().map(|&l| f.locals[l].name.as_str()).collect();
+            v.sort_unstable();
+            v.join(" ")
+        };
+        let class = |c: LocalClass| {
+            (0..self.locals.len())
+                .filter(|&l| self.locals[l] == c)
+                .collect::<Vec<_>>()
+        };
+        let counted = self.counted.iter().filter(|c| c.is_some()).count();
+        let inductions = self
+            .inductions
+            .iter()
+            .flatten()
+            .map(|i| i.local.0 as usize)
+            .collect();
+        let private: Vec<String> = self
+            .private
+            .iter()
+            .map(|a| format!("{}", a.param))
+            .collect();
+        format!(
+            "regions: {}\npredicated loops: {}\ncounted loops: {}\ninduction locals: {}\n\
+             recomputed locals: {}\nscratch locals: {}\nprivate params: {}\n\
+             blocks y-major: {}\nscratch y-major: {}\n",
+            self.regions.len(),
+            self.pred_loops,
+            counted,
+            names(inductions),
+            names(class(LocalClass::Recomputed)),
+            names(class(LocalClass::Scratch)),
+            private.join(" "),
+            self.blocks_y_major,
+            self.scratch_y_major,
+        )
+    }
+}
+
 /// The `(local, value)` of every store in `s`, at any depth.
 fn local_stores(s: &Stmt, out: &mut Vec<(LocalId, ValueId)>) {
     match s {

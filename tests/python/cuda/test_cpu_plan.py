@@ -1,0 +1,76 @@
+"""What the CPU fallback's planner decides for the example kernels: the
+optimisations the performance of `benches/cuda_kernels.py` rests on. Results
+are checked elsewhere; these tests fail when a change silently loses one
+(a grid-stride loop no longer counted, a histogram no longer privatised)."""
+
+import numpy as np
+
+from cuda_harness import hypersonic_only
+from kernels.gpu import load
+
+pytestmark = hypersonic_only("Hypersonic's CPU lowering")
+
+
+def plan_of(kernel, args):
+    """The planner's facts for `kernel` specialised for `args`, as a dict."""
+    from hypersonic.cuda.kernel import _arg_type
+
+    ck = kernel.compile(tuple(_arg_type(a) for a in args))
+    facts = {}
+    for line in ck.cpu_code("plan").splitlines():
+        key, _, value = line.partition(":")
+        facts[key.strip()] = value.strip()
+    return facts
+
+
+def test_grid_stride_loop_is_counted():
+    m = load("grid_stride")
+    a, x, y = m.make_inputs(100, np.random.default_rng(0))
+    facts = plan_of(m.saxpy, (a, x, y, np.empty_like(x)))
+    assert facts["counted loops"] == "1"
+    assert facts["induction locals"] != ""
+    assert facts["scratch locals"] == ""
+
+
+def test_global_histogram_is_privatised():
+    m = load("histogram")
+    (data,) = m.make_inputs(100, np.random.default_rng(0))
+    hist = np.zeros(m.NBINS, dtype=np.int32)
+    assert plan_of(m.histogram_global, (data, hist))["private params"] == "1"
+    # The shared-memory version accumulates globally too (once per bin and block).
+    assert plan_of(m.histogram_shared, (data, hist))["private params"] == "1"
+
+
+def test_atomics_whose_old_value_is_read_stay_shared():
+    from test_accumulation_targets import add_and_keep_old
+
+    facts = plan_of(add_and_keep_old, (np.zeros(1, np.int64), np.zeros(8, np.int64)))
+    assert facts["private params"] == ""
+
+
+def test_tree_reduction_recomputes_its_thread_index():
+    m = load("reduction")
+    (a,) = m.make_inputs(100, np.random.default_rng(0))
+    facts = plan_of(m.block_sum, (a, np.zeros(1)))
+    assert facts["recomputed locals"] == "tid"
+    assert facts["scratch locals"] == ""
+
+
+def test_matmuls_walk_rows():
+    m = load("matmul")
+    A, B = m.make_inputs(20, np.random.default_rng(0))[:2]
+    C = np.zeros((A.shape[0], B.shape[1]), dtype=np.float32)
+    naive = plan_of(m.matmul_naive, (A, B, C))
+    assert naive["counted loops"] == "1"  # the k loop, in lockstep
+    assert naive["blocks y-major"] == "true" and naive["scratch y-major"] == "true"
+    tiled = plan_of(m.matmul_tiled, (A, B, C))
+    assert tiled["recomputed locals"] == "tx ty x y"
+    assert tiled["scratch locals"] == "acc"
+
+
+def test_stencil_runs_blocks_along_rows():
+    m = load("stencil2d")
+    u, _ = m.make_inputs(20, np.random.default_rng(0))
+    facts = plan_of(m.stencil5, (u, np.empty_like(u), np.float32(0.2)))
+    assert facts["regions"] == "1"
+    assert facts["blocks y-major"] == "true"
