@@ -193,42 +193,6 @@ fn is_bool(t: BasicTypeEnum<'_>) -> bool {
 /// Such a local in scratch loses the geometry's `!range` on its way through
 /// memory; its loads get it back, so LLVM still folds negative-index wraps.
 fn nonneg_locals(f: &Function) -> Vec<bool> {
-    fn defs<'a>(b: &'a hypersonic_ir::Block, d: &mut HashMap<ValueId, &'a Op>) {
-        for s in &b.stmts {
-            match s {
-                Stmt::Let { value, op, .. } => {
-                    d.insert(*value, op);
-                }
-                Stmt::If {
-                    then_block,
-                    else_block,
-                    ..
-                } => {
-                    defs(then_block, d);
-                    defs(else_block, d);
-                }
-                Stmt::Loop { body } => defs(body, d),
-                _ => {}
-            }
-        }
-    }
-    fn stores(b: &hypersonic_ir::Block, out: &mut Vec<(u32, ValueId)>) {
-        for s in &b.stmts {
-            match s {
-                Stmt::Store { local, value } => out.push((local.0, *value)),
-                Stmt::If {
-                    then_block,
-                    else_block,
-                    ..
-                } => {
-                    stores(then_block, out);
-                    stores(else_block, out);
-                }
-                Stmt::Loop { body } => stores(body, out),
-                _ => {}
-            }
-        }
-    }
     use hypersonic_ir::Scalar as S;
     // Bits of an integer type, for the integers a range applies to.
     let width = |t: &Type| match t {
@@ -236,8 +200,10 @@ fn nonneg_locals(f: &Function) -> Vec<bool> {
         Type::Scalar(S::I64 | S::U64) => Some(64),
         _ => None,
     };
-    let mut d = HashMap::new();
-    defs(&f.body, &mut d);
+    let d: HashMap<ValueId, &Op> = super::geometry::definitions(f)
+        .into_iter()
+        .map(|(v, (_, op))| (v, op))
+        .collect();
     // An upper bound on the bits of a value that is never negative: thread
     // geometry, small constants, and sums, products and casts of them that
     // cannot overflow (`cuda.grid(1)` in `int64`).
@@ -268,9 +234,12 @@ fn nonneg_locals(f: &Function) -> Vec<bool> {
         (b < w).then_some(b)
     }
     let mut st = Vec::new();
-    stores(&f.body, &mut st);
+    for s in &f.body.stmts {
+        super::plan::local_stores(s, &mut st);
+    }
     let mut ok: Vec<bool> = f.locals.iter().map(|l| width(&l.ty).is_some()).collect();
     for (l, v) in st {
+        let l = l.0;
         let w = width(&f.locals[l as usize].ty);
         let fits = match (w, bits(v, f, &d, &width, 16)) {
             (Some(w), Some(b)) => b < w,
@@ -789,9 +758,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         // Only those the region reads: the others' block-level operands may
         // not be computed yet (a region before the local's store).
         let mut recomputed = Vec::new();
-        let (mut read, mut written) = (Vec::new(), Vec::new());
+        let (mut vals, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
         for s in &reg.stmts {
-            super::geometry::mentions(s, &mut read, &mut written);
+            super::plan::uses(s, &mut vals, &mut read, &mut written);
         }
         for (l, class) in self.plan.locals.iter().enumerate() {
             if *class != LocalClass::Recomputed || !read.contains(&LocalId(l as u32)) {

@@ -16,9 +16,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hypersonic_ir::{
-    Axis, BinaryOp, Block, CmpOp, Function, Geometry, LocalId, Op, Stmt, Type, ValueId,
-};
+use hypersonic_ir::{Axis, BinaryOp, Block, CmpOp, Function, Geometry, Op, Stmt, Type, ValueId};
+
+use super::plan::uses;
 
 /// How to recompute a value from thread geometry: `steps` in order, the last
 /// one giving `value`.
@@ -89,8 +89,8 @@ fn stored_once(f: &Function, defs: &HashMap<ValueId, (&Stmt, &Op)>) -> Vec<Optio
             continue;
         }
         // Any other mention: a read is fine after the store, a write never.
-        let (mut read, mut written) = (Vec::new(), Vec::new());
-        mentions(s, &mut read, &mut written);
+        let (mut vals, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
+        uses(s, &mut vals, &mut read, &mut written);
         for l in written {
             state[l.0 as usize] = None;
         }
@@ -232,7 +232,7 @@ fn collect<'a>(
 }
 
 /// Every `Let` of `f`, by the value it defines.
-fn definitions(f: &Function) -> HashMap<ValueId, (&Stmt, &Op)> {
+pub(crate) fn definitions(f: &Function) -> HashMap<ValueId, (&Stmt, &Op)> {
     fn walk<'a>(b: &'a Block, d: &mut HashMap<ValueId, (&'a Stmt, &'a Op)>) {
         for s in &b.stmts {
             match s {
@@ -255,30 +255,4 @@ fn definitions(f: &Function) -> HashMap<ValueId, (&Stmt, &Op)> {
     let mut d = HashMap::new();
     walk(&f.body, &mut d);
     d
-}
-
-/// The locals `s` reads and writes, at any depth.
-pub(crate) fn mentions(s: &Stmt, read: &mut Vec<LocalId>, written: &mut Vec<LocalId>) {
-    match s {
-        Stmt::Let {
-            op: Op::LoadLocal(l),
-            ..
-        } => read.push(*l),
-        Stmt::Store { local, .. } => written.push(*local),
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => {
-            for t in then_block.stmts.iter().chain(&else_block.stmts) {
-                mentions(t, read, written);
-            }
-        }
-        Stmt::Loop { body } => {
-            for t in &body.stmts {
-                mentions(t, read, written);
-            }
-        }
-        _ => {}
-    }
 }

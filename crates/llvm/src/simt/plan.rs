@@ -247,7 +247,7 @@ impl Plan<'_> {
 }
 
 /// The `(local, value)` of every store in `s`, at any depth.
-fn local_stores(s: &Stmt, out: &mut Vec<(LocalId, ValueId)>) {
+pub(crate) fn local_stores(s: &Stmt, out: &mut Vec<(LocalId, ValueId)>) {
     match s {
         Stmt::Store { local, value } => out.push((*local, *value)),
         Stmt::If {
