@@ -66,6 +66,11 @@ impl<'a> GeometryValues<'a> {
         }
     }
 
+    /// The operation defining `v` (anywhere in the kernel).
+    pub(crate) fn op_of(&self, v: ValueId) -> Option<&'a Op> {
+        self.defs.get(&v).map(|d| d.1)
+    }
+
     /// How to recompute `v`, if it is pure geometry arithmetic (through
     /// qualifying locals).
     pub(crate) fn value(&self, v: ValueId) -> Option<Recompute<'a>> {

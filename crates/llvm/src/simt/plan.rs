@@ -268,30 +268,6 @@ pub(crate) fn local_stores(s: &Stmt, out: &mut Vec<(LocalId, ValueId)>) {
     }
 }
 
-/// Whether `s` leaves the enclosing loop or the kernel (`break`,
-/// `continue`, `return`), not counting loops nested in it.
-fn exits_loop(s: &Stmt) -> bool {
-    match s {
-        Stmt::Break | Stmt::Continue | Stmt::Return { .. } => true,
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => then_block
-            .stmts
-            .iter()
-            .chain(&else_block.stmts)
-            .any(exits_loop),
-        Stmt::Loop { body } => has_return_stmt(body),
-        _ => false,
-    }
-}
-
-/// The operation defining `v` anywhere in `f`.
-fn defined_before(f: &Function, v: ValueId) -> Option<&Op> {
-    defined_in(&f.body, v)
-}
-
 /// The operation of the `let` that defines `v` anywhere in `b`.
 fn defined_in(b: &Block, v: ValueId) -> Option<&Op> {
     b.stmts.iter().find_map(|s| match s {
@@ -389,7 +365,13 @@ fn compute_fn_sync(m: &Module) -> Vec<bool> {
 
 /// `break`/`continue` that leave this block (not inside a nested loop).
 fn has_escape(b: &Block) -> bool {
-    b.stmts.iter().any(|s| match s {
+    escapes(&b.stmts)
+}
+
+/// Whether a `break` or `continue` among `stmts` (or in their `if`s, not in
+/// nested loops) leaves the enclosing loop or iteration.
+fn escapes(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|s| match s {
         Stmt::Break | Stmt::Continue => true,
         Stmt::If {
             then_block,
@@ -821,10 +803,11 @@ impl<'a> Sched<'a, '_> {
                 }
             )
         });
-        if !pure || rest[1..].iter().any(exits_loop) {
+        // No other way out of the loop (breaks of nested loops are theirs).
+        if !pure || escapes(&rest[1..]) || rest[1..].iter().any(has_return) {
             return None;
         }
-        let def = |v: ValueId| defining_op(pre, v).or_else(|| defined_before(self.f, v));
+        let def = |v: ValueId| self.geometry.op_of(v);
         let Some(Op::Unary(UnaryOp::Not, sel)) = defining_op(pre, *cond) else {
             return None;
         };
