@@ -92,7 +92,9 @@ fn init_native() -> Result<(), CodegenError> {
         .map_err(|e| CodegenError::Llvm(format!("native target: {e}")))
 }
 
-struct SharedMachine(TargetMachine);
+/// A target machine shared by every compile of the process, behind a mutex
+/// (the host's here, NVPTX's in `ptx`).
+pub(crate) struct SharedMachine(pub(crate) TargetMachine);
 // SAFETY: the machine is only used under its mutex.
 unsafe impl Send for SharedMachine {}
 

@@ -42,6 +42,7 @@ use inkwell::values::{
 use inkwell::{AddressSpace, AtomicOrdering, OptimizationLevel};
 
 use crate::function::{internal_name, FnGen, ModGen};
+use crate::jit::SharedMachine;
 use crate::{attrs, types, CodegenError};
 
 /// The `.global .u32` a kernel's first raised exception is recorded in
@@ -132,10 +133,6 @@ fn init_nvptx() {
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| Target::initialize_nvptx(&InitializationConfig::default()));
 }
-
-struct SharedMachine(TargetMachine);
-// SAFETY: the machine is only used under its mutex.
-unsafe impl Send for SharedMachine {}
 
 /// One NVPTX target machine per architecture and optimisation level for the
 /// whole process, used under its lock: a fresh machine builds its subtarget
