@@ -99,12 +99,11 @@ pub struct CpuImage {
     entry: BlockEntry,
     static_shared_bytes: u64,
     scratch_bytes_per_thread: u64,
-    blocks_y_major: bool,
-    private_arrays: Vec<PrivateArray>,
     /// Nanoseconds of worker time per block at the last launch (0: none yet).
     block_nanos: AtomicU64,
-    /// Keeps the compiled code alive.
-    _module: Option<SimtModule>,
+    /// The compiled code (kept alive) and what its compiler decided; `None`
+    /// for a hand-made image.
+    module: Option<SimtModule>,
 }
 
 impl CpuImage {
@@ -125,10 +124,8 @@ impl CpuImage {
             entry,
             static_shared_bytes,
             scratch_bytes_per_thread,
-            blocks_y_major: false,
-            private_arrays: Vec::new(),
             block_nanos: AtomicU64::new(0),
-            _module: None,
+            module: None,
         }
     }
 
@@ -137,10 +134,8 @@ impl CpuImage {
             entry: module.block_entry(),
             static_shared_bytes: module.static_shared_bytes(),
             scratch_bytes_per_thread: module.scratch_bytes_per_thread(),
-            blocks_y_major: module.blocks_y_major(),
-            private_arrays: module.private_arrays().to_vec(),
             block_nanos: AtomicU64::new(0),
-            _module: Some(module),
+            module: Some(module),
         }
     }
 
@@ -159,7 +154,7 @@ impl CpuImage {
     /// Run the blocks with `blockIdx.y` varying fastest: the kernel's memory
     /// accesses are contiguous along `y`, and any order of blocks is valid.
     pub fn blocks_y_major(&self) -> bool {
-        self.blocks_y_major
+        self.module.as_ref().is_some_and(SimtModule::blocks_y_major)
     }
 
     /// What a block of this kernel cost at its last launch (worker
@@ -176,12 +171,12 @@ impl CpuImage {
     /// Array arguments each worker may accumulate into privately (see
     /// `BlockContext::private_mask`).
     pub fn private_arrays(&self) -> &[PrivateArray] {
-        &self.private_arrays
+        self.module.as_ref().map_or(&[], SimtModule::private_arrays)
     }
 
     /// What the SIMT planner decided (empty for a hand-made image).
     pub fn plan_summary(&self) -> String {
-        self._module
+        self.module
             .as_ref()
             .map(|m| m.plan_summary().to_string())
             .unwrap_or_default()
@@ -189,7 +184,7 @@ impl CpuImage {
 
     /// The optimised LLVM IR of the block function (empty for a hand-made image).
     pub fn llvm_ir(&self) -> String {
-        self._module
+        self.module
             .as_ref()
             .map(SimtModule::llvm_ir)
             .unwrap_or_default()
@@ -197,7 +192,7 @@ impl CpuImage {
 
     /// The host assembly of the block function (empty for a hand-made image).
     pub fn asm(&self) -> String {
-        self._module
+        self.module
             .as_ref()
             .map(SimtModule::asm)
             .unwrap_or_default()
