@@ -958,14 +958,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let signed = matches!(g.f.value_type(b), Type::Scalar(s) if s.is_signed_int());
             let bv = g.v(b)?.into_int_value();
             let i64t = g.m.ctx.i64_type();
-            let b64 = if bv.get_type().get_bit_width() >= 64 {
-                bv
-            } else if signed {
-                g.b.build_int_s_extend(bv, i64t, "")?
-            } else {
-                g.b.build_int_z_extend(bv, i64t, "")?
-            };
-            let dim = g.b.build_int_z_extend(self.block_dim[0], i64t, "")?;
+            let b64 = g.b.build_int_cast_sign_flag(bv, i64t, signed, "")?;
+            let dim = self.bdim[0];
             let below = if signed { IP::SLT } else { IP::ULT };
             // `X <= b`: threads up to `b` inclusive, unless that is all of them.
             let b64 = if inclusive {
