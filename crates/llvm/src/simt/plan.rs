@@ -562,23 +562,16 @@ impl<'a> Sched<'a, '_> {
     /// keep their order, so any race-free kernel gives the same results.
     fn lockstep(&self, body: &Block) -> bool {
         fn indexed(b: &Block, axes: &[u8]) -> bool {
-            let by_thread = |idx: &[ValueId]| idx.iter().any(|i| axes[i.0 as usize] != 0);
             b.stmts.iter().any(|s| match s {
-                Stmt::Let { op, .. } => match op {
-                    Op::ArrayLoad(_, idx) => by_thread(idx),
-                    Op::Atomic { indices, .. } | Op::AtomicCas { indices, .. } => {
-                        by_thread(indices)
-                    }
-                    _ => false,
-                },
-                Stmt::ArrayStore { indices, .. } => by_thread(indices),
                 Stmt::If {
                     then_block,
                     else_block,
                     ..
                 } => indexed(then_block, axes) || indexed(else_block, axes),
                 Stmt::Loop { body } => indexed(body, axes),
-                _ => false,
+                _ => {
+                    access_of(s).is_some_and(|(_, idx)| idx.iter().any(|i| axes[i.0 as usize] != 0))
+                }
             })
         }
         !self.facts.has_sync(body)
@@ -626,37 +619,22 @@ impl<'a> Sched<'a, '_> {
             varying: &mut HashSet<ValueId>,
             found: &mut bool,
         ) {
-            let access = |a: ValueId, idx: &[ValueId], varying: &HashSet<ValueId>| {
-                let ty = f.value_type(a);
-                let Type::Array { ndim, .. } = ty else {
-                    return false;
-                };
-                let c = ty.contiguous_axis().unwrap_or(ndim.saturating_sub(1)) as usize;
-                let along_threads = idx.get(c).is_some_and(|i| axes[i.0 as usize] != 0);
-                along_threads && idx.iter().any(|i| varying.contains(i))
-            };
             for s in &b.stmts {
+                if let Stmt::Let { value, op, .. } = s {
+                    let vary = match op {
+                        Op::LoadLocal(l) => written.contains(l),
+                        _ => op.operands().iter().any(|o| varying.contains(o)),
+                    };
+                    if vary {
+                        varying.insert(*value);
+                    }
+                }
+                if let Some((a, idx)) = access_of(s) {
+                    let along_threads =
+                        contiguous_index(f, a, idx).is_some_and(|i| axes[i.0 as usize] != 0);
+                    *found |= along_threads && idx.iter().any(|i| varying.contains(i));
+                }
                 match s {
-                    Stmt::Let { value, op, .. } => {
-                        let vary = match op {
-                            Op::LoadLocal(l) => written.contains(l),
-                            _ => op.operands().iter().any(|o| varying.contains(o)),
-                        };
-                        if vary {
-                            varying.insert(*value);
-                        }
-                        *found |= match op {
-                            Op::ArrayLoad(a, idx) => access(*a, idx, varying),
-                            Op::Atomic { array, indices, .. }
-                            | Op::AtomicCas { array, indices, .. } => {
-                                access(*array, indices, varying)
-                            }
-                            _ => false,
-                        };
-                    }
-                    Stmt::ArrayStore { array, indices, .. } => {
-                        *found |= access(*array, indices, varying)
-                    }
                     Stmt::If {
                         then_block,
                         else_block,
@@ -1221,37 +1199,49 @@ fn tid_axes(f: &Function) -> Vec<u8> {
     }
 }
 
+/// The array and indices `s` reads, writes or updates atomically, if it is
+/// such an access (not looking into nested statements).
+fn access_of(s: &Stmt) -> Option<(ValueId, &[ValueId])> {
+    match s {
+        Stmt::Let { op, .. } => match op {
+            Op::ArrayLoad(a, idx) => Some((*a, idx)),
+            Op::Atomic { array, indices, .. } | Op::AtomicCas { array, indices, .. } => {
+                Some((*array, indices))
+            }
+            _ => None,
+        },
+        Stmt::ArrayStore { array, indices, .. } => Some((*array, indices)),
+        _ => None,
+    }
+}
+
+/// Among `idx`, the index on array `a`'s contiguous axis (the last one unless
+/// its layout is F).
+fn contiguous_index(f: &Function, a: ValueId, idx: &[ValueId]) -> Option<ValueId> {
+    let ty = f.value_type(a);
+    match ty {
+        Type::Array { ndim, .. } if *ndim > 0 => {
+            let c = ty.contiguous_axis().unwrap_or(*ndim - 1) as usize;
+            idx.get(c).copied()
+        }
+        _ => None,
+    }
+}
+
 /// How many memory accesses of these statements are contiguous along
 /// `threadIdx.x` and along `y`: the index on an array's contiguous axis (the
 /// last one unless the layout is F) depends on that axis (and not on `x`, for `y`).
 fn contiguity_score(f: &Function, stmts: &[&Stmt], axes: &[u8]) -> [i32; 2] {
     fn walk(f: &Function, s: &Stmt, axes: &[u8], score: &mut [i32; 2]) {
-        let mut access = |a: ValueId, idx: &[ValueId]| {
-            let ty = f.value_type(a);
-            let c = match ty {
-                Type::Array { ndim, .. } if *ndim > 0 => {
-                    ty.contiguous_axis().unwrap_or(*ndim - 1) as usize
-                }
-                _ => return,
-            };
-            if let Some(i) = idx.get(c) {
-                let d = axes[i.0 as usize];
-                if d & 1 != 0 {
-                    score[0] += 1;
-                } else if d & 2 != 0 {
-                    score[1] += 1;
-                }
+        if let Some(i) = access_of(s).and_then(|(a, idx)| contiguous_index(f, a, idx)) {
+            let d = axes[i.0 as usize];
+            if d & 1 != 0 {
+                score[0] += 1;
+            } else if d & 2 != 0 {
+                score[1] += 1;
             }
-        };
+        }
         match s {
-            Stmt::Let { op, .. } => match op {
-                Op::ArrayLoad(a, idx) => access(*a, idx),
-                Op::Atomic { array, indices, .. } | Op::AtomicCas { array, indices, .. } => {
-                    access(*array, indices)
-                }
-                _ => {}
-            },
-            Stmt::ArrayStore { array, indices, .. } => access(*array, indices),
             Stmt::If {
                 then_block,
                 else_block,
