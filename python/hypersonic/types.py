@@ -7,6 +7,8 @@ any layout. ``str()`` of a type is the text the compiler core parses.
 
 from __future__ import annotations
 
+import functools
+
 
 class Type:
     """Base class of all Hypersonic types."""
@@ -207,7 +209,10 @@ def parse_signature(sig) -> Signature:
     raise TypeError(f"{sig!r} is not a signature; write it like float64(float64, int64)")
 
 
+@functools.lru_cache(maxsize=1024)
 def _eval(text: str):
+    # Cached: types never change, and compile_ptx and eager signatures read the
+    # same few texts again and again (parsing one costs ~30 us).
     import ast
 
     try:

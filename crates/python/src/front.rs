@@ -83,7 +83,11 @@ pub fn run_front_end(
     let time = started.elapsed();
     let ir_text = hypersonic_ir::printer::print_module(&compiled.module);
     if log_enabled() {
-        eprintln!("[hypersonic] typed IR of {}:\n{ir_text}", func.name);
+        eprintln!(
+            "[hypersonic] typed IR of {} (front end {:.2} ms):\n{ir_text}",
+            func.name,
+            time.as_secs_f64() * 1e3
+        );
     }
     Ok(FrontEndOutput {
         name: func.name,

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use hypersonic_frontend::FunctionKind;
 use hypersonic_ir::{Module, Type};
-use hypersonic_llvm::ptx::{compile_ptx as ptx_of, find_libdevice, PtxOptions};
+use hypersonic_llvm::ptx::{compile_ptx_timed, find_libdevice, PtxOptions};
 use hypersonic_llvm::HostOptions;
 use hypersonic_runtime::Kernel;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::errors::{internal_error, panic_text};
+use crate::errors::{internal_error, log_enabled, panic_text};
 use crate::front::{exception_classes, run_front_end, Flags};
 use crate::specialization::type_text;
 
@@ -118,9 +118,14 @@ pub fn ptx_text(
         libdevice,
         ..PtxOptions::default()
     };
-    let ptx = catch_unwind(AssertUnwindSafe(|| ptx_of(module, &opts, device)))
-        .map_err(|p| internal_error(py, &format!("the PTX backend panicked: {}", panic_text(p))))?
-        .map_err(|e| internal_error(py, &e.to_string()))?;
+    let (ptx, times) = catch_unwind(AssertUnwindSafe(|| {
+        compile_ptx_timed(module, &opts, device)
+    }))
+    .map_err(|p| internal_error(py, &format!("the PTX backend panicked: {}", panic_text(p))))?
+    .map_err(|e| internal_error(py, &e.to_string()))?;
+    if log_enabled() {
+        eprintln!("[hypersonic] PTX of {}: {times}", ptx.entry_name);
+    }
     Ok(ptx.text)
 }
 

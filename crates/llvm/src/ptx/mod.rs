@@ -11,7 +11,7 @@
 //! transcendental math to libdevice names (`llvm.sin.f64` and `sin` become
 //! `__nv_sin`, `frem` becomes `__nv_fmod`) → libdevice linked in, lazily (only
 //! the functions used are read), `__nvvm_reflect` resolved → everything but the
-//! kernel internalised → `default<O2>` (see `PtxOptions::opt_level`) → PTX.
+//! kernel internalised → the pass pipeline of [`pipeline`] → PTX.
 //!
 //! A kernel that raises records `k + 1` (for `Module::exceptions[k]`) in the
 //! global [`STATUS_SYMBOL`] with a compare-and-swap from 0, so the first
@@ -41,6 +41,8 @@ use inkwell::values::{
 };
 use inkwell::{AddressSpace, AtomicOrdering, OptimizationLevel};
 
+mod pipeline;
+
 use crate::function::{internal_name, FnGen, ModGen};
 use crate::jit::SharedMachine;
 use crate::{attrs, types, CodegenError};
@@ -60,10 +62,11 @@ pub struct PtxOptions {
     /// Compute capability, e.g. `(8, 0)` for `sm_80`.
     pub cc: (u32, u32),
     pub fastmath: bool,
-    /// LLVM's pipeline before NVPTX code generation. 2 by default: `ptxas`
-    /// optimises the PTX again, and against `-O3` it measured 10-20% less
-    /// compile time and no more registers on any kernel of `kernels/gpu`
-    /// (fewer on the tiled and naive matrix multiplies: 30 and 31 for 32 and 32).
+    /// LLVM's pipeline before NVPTX code generation (see [`pipeline::pipeline`]):
+    /// 0 the minimum, 1 and 2 (the default) a pipeline for `ptxas` to finish,
+    /// 3 LLVM's full `default<O3>`. Code generation itself runs at `-O2`
+    /// from level 1 up: at `-O0` `ptxas` gets much longer PTX and makes
+    /// longer SASS with more registers of it.
     pub opt_level: u8,
     /// `libdevice.10.bc`; `None` searches the CUDA toolkit and the NVIDIA wheels
     /// (see [`find_libdevice`]).
@@ -89,7 +92,7 @@ pub struct PtxTimes {
     /// Reading `libdevice.10.bc` (lazily) and linking the functions used; zero
     /// when the kernel needs no libdevice function.
     pub libdevice: Duration,
-    /// The `default<On>` pipeline.
+    /// The pass pipeline (see [`PtxOptions::opt_level`]).
     pub optimize: Duration,
     /// NVPTX code generation.
     pub emit: Duration,
@@ -98,6 +101,21 @@ pub struct PtxTimes {
 impl PtxTimes {
     pub fn total(&self) -> Duration {
         self.codegen + self.libdevice + self.optimize + self.emit
+    }
+}
+
+impl std::fmt::Display for PtxTimes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "{:.2} ms (LLVM IR {:.2}, libdevice {:.2}, optimise {:.2}, NVPTX {:.2})",
+            ms(self.total()),
+            ms(self.codegen),
+            ms(self.libdevice),
+            ms(self.optimize),
+            ms(self.emit)
+        )
     }
 }
 
@@ -344,8 +362,12 @@ fn compile_in(
     module.add_basic_value_flag("nvvm-reflect-ftz", FlagBehavior::Override, ftz);
     internalize(&module, entry)?;
     let t2 = Instant::now();
+    // For whoever tunes the lowering: the module as the optimiser receives it.
+    if let Ok(path) = std::env::var("HYPERSONIC_DUMP_UNOPTIMIZED") {
+        let _ = module.print_to_file(&path);
+    }
 
-    let pipeline = format!("default<O{}>", opts.opt_level.min(3));
+    let pipeline = pipeline::pipeline(opts.opt_level);
     let pbo = PassBuilderOptions::create();
     pbo.set_loop_vectorization(false);
     pbo.set_loop_slp_vectorization(false);
