@@ -4,7 +4,7 @@
 //! 0 on success and `k + 1` when `Module::exceptions[k]` was raised; the result is
 //! written through `%ret_out` only on success.
 
-use hypersonic_ir::{Block, Const, Function, Module as IrModule, Op, Stmt, Type, ValueId};
+use hypersonic_ir::{Block, Const, Function, LocalId, Module as IrModule, Op, Stmt, Type, ValueId};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
 use inkwell::context::Context;
@@ -156,7 +156,17 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         }
     }
 
-    fn block(&mut self, blk: &'a Block) -> R<()> {
+    /// In a CPU thread loop, an access to a local kept per thread in scratch
+    /// touches this thread's slot alone (see `simt::loop_hints`).
+    fn mark_own_slot(&self, l: LocalId, access: InstructionValue<'ctx>) {
+        if let Some(st) = &self.simt {
+            if let (Some(id), true) = (st.parallel_loop, st.slot_locals.contains(&l.0)) {
+                id.mark_parallel(self.m.ctx, access);
+            }
+        }
+    }
+
+    pub(crate) fn block(&mut self, blk: &'a Block) -> R<()> {
         for s in &blk.stmts {
             if self.terminated() {
                 // Statements after a jump are dead; the IR allows them.
@@ -182,7 +192,8 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
                     .get(local.0 as usize)
                     .ok_or_else(|| CodegenError::Unsupported(format!("no local %{}", local.0)))?;
                 let v = self.v(*value)?;
-                self.b.build_store(slot, v)?;
+                let st = self.b.build_store(slot, v)?;
+                self.mark_own_slot(*local, st);
             }
             Stmt::ArrayStore {
                 array,
@@ -284,7 +295,11 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
                     .get(l.0 as usize)
                     .ok_or_else(|| CodegenError::Unsupported(format!("no local %{}", l.0)))?;
                 let t = types::ty(self.m.ctx, &self.f.local(*l).ty);
-                Ok(self.b.build_load(t, slot, "")?)
+                let v = self.b.build_load(t, slot, "")?;
+                if let Some(load) = v.as_instruction_value() {
+                    self.mark_own_slot(*l, load);
+                }
+                Ok(v)
             }
             Op::Unary(o, a) => self.unary(*o, *a),
             Op::Binary(o, a, b) => self.binary(*o, *a, *b),

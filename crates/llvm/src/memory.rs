@@ -10,6 +10,7 @@ use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue, Struct
 use inkwell::IntPredicate as IP;
 
 use crate::function::{unsupported, FnGen, R};
+use crate::simt::loop_hints::ThreadLoopId;
 use crate::types;
 
 impl<'a, 'ctx> FnGen<'a, 'ctx> {
@@ -101,7 +102,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             return unsupported(format!("{} indices into a {ndim}-d array", indices.len()));
         }
         let p = self.element_ptr(a, indices)?;
-        self.load_scalar(p, dtype)
+        self.load_scalar_in(p, dtype, self.parallel_loop())
     }
 
     pub(crate) fn array_store(&mut self, a: ValueId, indices: &[ValueId], value: ValueId) -> R<()> {
@@ -111,11 +112,33 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         }
         let p = self.element_ptr(a, indices)?;
         let v = self.v(value)?;
-        self.store_scalar(p, dtype, v)
+        self.store_scalar_in(p, dtype, v, self.parallel_loop())
+    }
+
+    /// Inside a CPU thread loop, the loop whose iterations (threads) the
+    /// user's array accesses do not depend on each other through (see
+    /// `simt::loop_hints`).
+    fn parallel_loop(&self) -> Option<ThreadLoopId> {
+        self.simt.as_ref()?.parallel_loop
+    }
+
+    fn mark(&self, parallel: Option<ThreadLoopId>, access: BasicValueEnum<'ctx>) {
+        if let (Some(id), Some(inst)) = (parallel, access.as_instruction_value()) {
+            id.mark_parallel(self.m.ctx, inst);
+        }
     }
 
     /// Loads one scalar from memory (bool from a byte, complex component-wise).
     pub(crate) fn load_scalar(&self, p: PointerValue<'ctx>, s: Scalar) -> R<BasicValueEnum<'ctx>> {
+        self.load_scalar_in(p, s, None)
+    }
+
+    fn load_scalar_in(
+        &self,
+        p: PointerValue<'ctx>,
+        s: Scalar,
+        parallel: Option<ThreadLoopId>,
+    ) -> R<BasicValueEnum<'ctx>> {
         let ctx = self.m.ctx;
         if s.is_complex() {
             let f = types::float(ctx, s);
@@ -125,10 +148,13 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             let im = self.b.build_load(f, pi, "im")?;
             align(re, s.component().size());
             align(im, s.component().size());
+            self.mark(parallel, re);
+            self.mark(parallel, im);
             return self.make_pair(types::complex(ctx, s), re, im);
         }
         let v = self.b.build_load(types::mem_scalar(ctx, s), p, "")?;
         align(v, s.size());
+        self.mark(parallel, v);
         if s == Scalar::Bool {
             let byte = v.into_int_value();
             return Ok(self
@@ -145,6 +171,16 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         s: Scalar,
         v: BasicValueEnum<'ctx>,
     ) -> R<()> {
+        self.store_scalar_in(p, s, v, None)
+    }
+
+    fn store_scalar_in(
+        &self,
+        p: PointerValue<'ctx>,
+        s: Scalar,
+        v: BasicValueEnum<'ctx>,
+        parallel: Option<ThreadLoopId>,
+    ) -> R<()> {
         let ctx = self.m.ctx;
         if s.is_complex() {
             let (re, im) = self.parts(v.into_struct_value())?;
@@ -154,6 +190,11 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             let b = self.b.build_store(pi, im)?;
             let _ = a.set_alignment(s.component().size());
             let _ = b.set_alignment(s.component().size());
+            for st in [a, b] {
+                if let Some(id) = parallel {
+                    id.mark_parallel(ctx, st);
+                }
+            }
             return Ok(());
         }
         let v = if s == Scalar::Bool {
@@ -165,6 +206,9 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         };
         let st = self.b.build_store(p, v)?;
         let _ = st.set_alignment(s.size());
+        if let Some(id) = parallel {
+            id.mark_parallel(ctx, st);
+        }
         Ok(())
     }
 

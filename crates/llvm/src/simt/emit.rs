@@ -18,10 +18,11 @@ use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::targets::{TargetData, TargetMachine};
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue, PointerValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{AddressSpace, IntPredicate as IP};
 
 use super::geometry::{Recompute, Step};
+use super::loop_hints::{AccessGroup, ThreadLoopId};
 use super::plan::{Counted, Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
 use super::{array_value, ThreadState, WARP};
 use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
@@ -290,6 +291,8 @@ struct Emitter<'p, 'a, 'ctx> {
     /// Per scratch item: a local that only ever holds non-negative `i32`
     /// geometry (`tx = cuda.threadIdx.x`), whose loads carry `!range`.
     nonneg_items: Vec<bool>,
+    /// The accesses the thread loops run in parallel (see `loop_hints`).
+    access_group: AccessGroup,
 }
 
 /// `a + b` with both `nuw` and `nsw` (a thread-loop counter below `blockDim`).
@@ -375,6 +378,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             tid: None,
             private: plan.private_values.clone(),
             private_mask,
+            parallel_loop: None,
+            slot_locals: Default::default(),
         }));
 
         // Scratch layout.
@@ -447,6 +452,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             shared: sharedp,
             items: Vec::new(),
             nonneg_items: Vec::new(),
+            access_group: AccessGroup::new(ctx)?,
         };
         for (it, size, align) in items {
             let align = align.max(1) as u64;
@@ -482,6 +488,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             off += size;
         }
         e.per_thread = off.div_ceil(16) * 16;
+        if let Some(st) = g.simt.as_mut() {
+            st.slot_locals = e.locals.keys().copied().collect();
+        }
         for (i, u) in plan.uniform_slot.iter().enumerate() {
             if *u {
                 let v = ValueId(i as u32);
@@ -616,26 +625,42 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         gep(g, base, o)
     }
 
+    /// `v`'s value in thread `tid`'s scratch slot.
+    /// `v`'s value in thread `tid`'s scratch slot; `parallel` marks the
+    /// access when `tid` is the thread loop's own thread.
     fn load_val(
         &self,
         g: &FnGen<'a, 'ctx>,
         v: ValueId,
         tid: IntValue<'ctx>,
+        parallel: Option<ThreadLoopId>,
     ) -> R<BasicValueEnum<'ctx>> {
         let (base, size, t) = self.vals[&v];
         let p = self.slot_ptr(g, base, size, tid)?;
-        if is_bool(t) {
+        let ty = if is_bool(t) {
             // Bytes in scratch (see `store_val`).
-            let byte = g.b.build_load(g.m.ctx.i8_type(), p, "")?.into_int_value();
-            let zero = g.m.ctx.i8_type().const_zero();
-            return Ok(g.b.build_int_compare(IP::NE, byte, zero, "")?.into());
+            g.m.ctx.i8_type().into()
+        } else {
+            t
+        };
+        let val = g.b.build_load(ty, p, "")?;
+        if let (Some(id), Some(load)) = (parallel, val.as_instruction_value()) {
+            id.mark_parallel(g.m.ctx, load);
         }
-        Ok(g.b.build_load(t, p, "")?)
+        if is_bool(t) {
+            let zero = g.m.ctx.i8_type().const_zero();
+            return Ok(g
+                .b
+                .build_int_compare(IP::NE, val.into_int_value(), zero, "")?
+                .into());
+        }
+        Ok(val)
     }
 
     /// Stores this thread's `val` of spilled value `v`. Booleans go in as
     /// bytes, which the loop vectoriser loads as a vector (an `i1` per byte
     /// it would gather one by one).
+    /// Stores `v`'s value in this thread's scratch slot.
     fn store_val(
         &self,
         g: &FnGen<'a, 'ctx>,
@@ -645,12 +670,15 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
     ) -> R<()> {
         let (base, size, t) = self.vals[&v];
         let p = self.slot_ptr(g, base, size, tid)?;
-        if is_bool(t) {
-            let byte =
-                g.b.build_int_z_extend(val.into_int_value(), g.m.ctx.i8_type(), "")?;
-            g.b.build_store(p, byte)?;
+        let val = if is_bool(t) {
+            g.b.build_int_z_extend(val.into_int_value(), g.m.ctx.i8_type(), "")?
+                .into()
         } else {
-            g.b.build_store(p, val)?;
+            val
+        };
+        let st = g.b.build_store(p, val)?;
+        if let Some(id) = g.simt.as_ref().and_then(|s| s.parallel_loop) {
+            id.mark_parallel(g.m.ctx, st);
         }
         Ok(())
     }
@@ -676,18 +704,19 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             .collect();
         let xl = latches[2];
         let exit = g.new_block("threads.end");
-        // A region for the threads with `threadIdx.x < b` loops over those alone.
-        let x_end = match self.x_bound(g, reg)? {
-            Some(end) => {
-                let none = g.b.build_int_compare(IP::EQ, end, i32t.const_zero(), "")?;
-                g.b.build_conditional_branch(none, exit, heads[0])?;
-                end
+        // A region for the threads with `threadIdx.x < b` or `i < n` (a grid
+        // index) loops over those alone.
+        let ends = self.thread_ends(g, reg)?;
+        if ends.bounded {
+            let mut none = ctx.bool_type().const_zero();
+            for e in ends.end {
+                let zero = g.b.build_int_compare(IP::EQ, e, i32t.const_zero(), "")?;
+                none = g.b.build_or(none, zero, "")?;
             }
-            None => {
-                g.b.build_unconditional_branch(heads[0])?;
-                self.block_dim[0]
-            }
-        };
+            g.b.build_conditional_branch(none, exit, heads[0])?;
+        } else {
+            g.b.build_unconditional_branch(heads[0])?;
+        }
         let pre_branch = g.current();
         // `threadIdx` counts in `i32` from 0 with `nuw nsw` steps: LLVM knows
         // it is non-negative, so sign extensions become zero extensions.
@@ -711,9 +740,11 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let t = g.b.build_int_nuw_mul(t, self.bdim[0], "")?;
         let tid = g.b.build_int_nuw_add(t, x64, "tid")?;
         let xyz = [xv, yv, zv];
+        let loop_id = ThreadLoopId::new(ctx, self.access_group);
         if let Some(st) = g.simt.as_mut() {
             st.tid = Some(tid);
             st.tid_xyz = Some(xyz);
+            st.parallel_loop = Some(loop_id);
         }
         // From here on, `tid` is the thread's slot in scratch: `y` fastest
         // when the kernel's accesses run along `y` (and no warp function
@@ -750,7 +781,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let val = if let Some(&(base, size, op)) = self.arrays.get(&v) {
                 self.local_array(g, base, size, op, tid)?
             } else {
-                self.load_val(g, v, tid)?
+                self.load_val(g, v, tid, g.simt.as_ref().and_then(|s| s.parallel_loop))?
             };
             g.values[v.0 as usize] = Some(val);
         }
@@ -847,11 +878,15 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             }
             None => false,
         };
-        for s in &reg.stmts {
+        for (k, s) in reg.stmts.iter().enumerate() {
             if g.terminated() {
                 break;
             }
             match s {
+                // The loop bounds run exactly the threads that pass the guard.
+                Stmt::If { then_block, .. } if ends.guard_implied && k + 1 == reg.stmts.len() => {
+                    g.block(then_block)?
+                }
                 Stmt::Let { value, op, .. } => {
                     let val = match op {
                         Op::WarpShuffle {
@@ -903,12 +938,11 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let a = order[k];
             g.b.position_at_end(latches[k]);
             let n = nuw_nsw_add(g, xyz[a], one)?;
-            let end = if a == 0 { x_end } else { self.block_dim[a] };
-            let c = g.b.build_int_compare(IP::ULT, n, end, "")?;
+            let c = g.b.build_int_compare(IP::ULT, n, ends.end[a], "")?;
             let out = if k == 0 { exit } else { latches[k - 1] };
             let br = g.b.build_conditional_branch(c, heads[k], out)?;
             if k == 2 {
-                super::loop_hints::no_interleave(ctx, br);
+                loop_id.attach(ctx, br);
             }
             let from = heads.get(k.wrapping_sub(1)).copied().unwrap_or(pre_branch);
             phis[k].add_incoming(&[(&zero, from), (&n, latches[k])]);
@@ -919,6 +953,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         if let Some(st) = g.simt.as_mut() {
             st.tid = None;
             st.tid_xyz = None;
+            st.parallel_loop = None;
         }
         for (l, p) in saved_locals {
             g.locals[l as usize] = p;
@@ -934,53 +969,91 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(())
     }
 
-    /// When the region runs only threads with `threadIdx.x < b` (a
-    /// predicate's condition, `b` a block-level value): `clamp(b, 0,
-    /// blockDim.x)` as the end of the `x` loop. The predicate is still tested
-    /// per thread; the bound only skips threads that fail it.
-    fn x_bound(&self, g: &mut FnGen<'a, 'ctx>, reg: &Region<'a>) -> R<Option<IntValue<'ctx>>> {
+    /// The ends of the region's thread loops. A condition of its predicates,
+    /// or a conjunct of the guard that is all the region does (see
+    /// [`Self::whole_region_guard`]), of the form `G < b` (see
+    /// [`super::geometry::GeometryValues::axis_bound`], `b` and `G`'s offset
+    /// block-level) ends its axis' loop at `b - offset`, clamped to the block.
+    /// The predicates are still tested per thread; the guard is not when every
+    /// conjunct became a bound.
+    fn thread_ends(&self, g: &mut FnGen<'a, 'ctx>, reg: &Region<'a>) -> R<ThreadEnds<'ctx>> {
+        let mut ends = ThreadEnds {
+            end: self.block_dim,
+            bounded: false,
+            guard_implied: false,
+        };
         if reg.init.is_some() {
             // The entering region marks every thread, taken or not.
-            return Ok(None);
+            return Ok(ends);
         }
-        let i32t = g.m.ctx.i32_type();
-        let guards = reg.preds.iter().filter_map(|p| match *p {
-            Pred::Cond(c, true) => Some(c),
-            _ => None,
-        });
-        for c in guards.chain(self.whole_region_guard(reg)) {
-            let Some((b, inclusive)) = self.plan.geometry.x_bound(c) else {
-                continue;
-            };
-            if !self.plan.blocklevel[b.0 as usize] {
-                continue;
+        for &p in &reg.preds {
+            if let Pred::Cond(c, true) = p {
+                ends.bounded |= self.bound_axis(g, c, &mut ends.end)?;
             }
-            let signed = matches!(g.f.value_type(b), Type::Scalar(s) if s.is_signed_int());
-            let bv = g.v(b)?.into_int_value();
-            let i64t = g.m.ctx.i64_type();
-            let b64 = g.b.build_int_cast_sign_flag(bv, i64t, signed, "")?;
-            let dim = self.bdim[0];
-            let below = if signed { IP::SLT } else { IP::ULT };
-            // `X <= b`: threads up to `b` inclusive, unless that is all of them.
-            let b64 = if inclusive {
-                let all = g.b.build_int_compare(below, b64, dim, "")?;
-                let next = g.b.build_int_add(b64, i64t.const_int(1, false), "")?;
-                g.b.build_select(all, next, dim, "")?.into_int_value()
-            } else {
-                b64
-            };
-            let lo = if signed {
-                let neg = g.b.build_int_compare(IP::SLT, b64, i64t.const_zero(), "")?;
-                g.b.build_select(neg, i64t.const_zero(), b64, "")?
-                    .into_int_value()
-            } else {
-                b64
-            };
-            let small = g.b.build_int_compare(below, lo, dim, "")?;
-            let end = g.b.build_select(small, lo, dim, "x.end")?.into_int_value();
-            return Ok(Some(g.b.build_int_truncate(end, i32t, "")?));
         }
-        Ok(None)
+        if let Some(conjuncts) = self.whole_region_guard(reg) {
+            ends.guard_implied = true;
+            for c in conjuncts {
+                let bounded = self.bound_axis(g, c, &mut ends.end)?;
+                ends.bounded |= bounded;
+                ends.guard_implied &= bounded;
+            }
+        }
+        Ok(ends)
+    }
+
+    /// Lowers `end[axis]` to the threads that satisfy `cond`, when `cond` is
+    /// an axis bound with block-level operands.
+    fn bound_axis(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        cond: ValueId,
+        end: &mut [IntValue<'ctx>; 3],
+    ) -> R<bool> {
+        let Some(ab) = self.plan.geometry.axis_bound(cond) else {
+            return Ok(false);
+        };
+        let i64t = g.m.ctx.i64_type();
+        let (Some(b), Some(off)) = (
+            self.block_int(g, ab.bound)?,
+            match ab.offset {
+                Some(o) => self.block_int(g, o)?,
+                None => Some(i64t.const_zero()),
+            },
+        ) else {
+            return Ok(false);
+        };
+        let signed = matches!(g.f.value_type(ab.bound), Type::Scalar(s) if s.is_signed_int());
+        let (lt, le) = if signed {
+            (IP::SLT, IP::SLE)
+        } else {
+            (IP::ULT, IP::ULE)
+        };
+        let dim = self.bdim[ab.axis];
+        // Threads `t < b - off` (`t <= b - off`), none when `b - off` is
+        // below 0 (or 0): `b - off` is only used when it is not negative, so
+        // it cannot overflow (`off` is).
+        let none = if ab.inclusive {
+            g.b.build_int_compare(lt, b, off, "")?
+        } else {
+            g.b.build_int_compare(le, b, off, "")?
+        };
+        let d = g.b.build_int_sub(b, off, "")?;
+        let small = g.b.build_int_compare(lt, d, dim, "")?;
+        let last = if ab.inclusive {
+            g.b.build_int_add(d, i64t.const_int(1, false), "")?
+        } else {
+            d
+        };
+        let e = g.b.build_select(small, last, dim, "")?.into_int_value();
+        let e =
+            g.b.build_select(none, i64t.const_zero(), e, "")?
+                .into_int_value();
+        let e = g.b.build_int_truncate(e, g.m.ctx.i32_type(), "")?;
+        let cur = end[ab.axis];
+        let tighter = g.b.build_int_compare(IP::ULT, e, cur, "")?;
+        end[ab.axis] = g.b.build_select(tighter, e, cur, "end")?.into_int_value();
+        Ok(true)
     }
 
     /// Emits the steps of `rc` in this thread's context; the values it
@@ -1086,10 +1159,36 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(v.into())
     }
 
-    /// The condition of an `if` (without `else`) that is all the region does:
-    /// the statements before it only compute values used within the region,
-    /// so a thread that fails the condition has no effect.
-    fn whole_region_guard(&self, reg: &Region<'a>) -> Option<ValueId> {
+    /// Integer `v` widened to `i64`, when its value is the same for the whole
+    /// block and known before the region's threads run: a block-level value,
+    /// or a read of a local only the block writes.
+    fn block_int(&self, g: &mut FnGen<'a, 'ctx>, v: ValueId) -> R<Option<IntValue<'ctx>>> {
+        let x = if self.plan.blocklevel[v.0 as usize] {
+            g.v(v)?.into_int_value()
+        } else if let Some(Op::LoadLocal(l)) = self.plan.geometry.op_of(v) {
+            if self.plan.locals[l.0 as usize] != LocalClass::Block {
+                return Ok(None);
+            }
+            let t = types::ty(g.m.ctx, g.f.value_type(v));
+            g.b.build_load(t, g.locals[l.0 as usize], "")?
+                .into_int_value()
+        } else {
+            return Ok(None);
+        };
+        let signed = matches!(g.f.value_type(v), Type::Scalar(s) if s.is_signed_int());
+        Ok(Some(g.b.build_int_cast_sign_flag(
+            x,
+            g.m.ctx.i64_type(),
+            signed,
+            "",
+        )?))
+    }
+
+    /// The conjuncts of the condition of an `if` (without `else`) that is all
+    /// the region does: the statements before it only compute values and
+    /// private locals used within the region, so a thread that fails the
+    /// condition has no effect.
+    fn whole_region_guard(&self, reg: &Region<'a>) -> Option<Vec<ValueId>> {
         let (last, before) = reg.stmts.split_last()?;
         let Stmt::If {
             cond, else_block, ..
@@ -1097,7 +1196,18 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         else {
             return None;
         };
-        let unobservable = |s: &&Stmt| match s {
+        if !else_block.stmts.is_empty() || !before.iter().all(|s| self.unobservable(s)) {
+            return None;
+        }
+        let mut out = Vec::new();
+        self.conjuncts(*cond, before, &mut out);
+        Some(out)
+    }
+
+    /// Whether a thread that skips `s` changes nothing another thread, or a
+    /// later region, sees.
+    fn unobservable(&self, s: &Stmt) -> bool {
+        match s {
             Stmt::Let { value, op, .. } => {
                 let v = value.0 as usize;
                 !self.plan.spilled[v]
@@ -1118,9 +1228,32 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                             | Op::TupleGet(..)
                     )
             }
+            Stmt::Store { local, .. } => self.plan.locals[local.0 as usize] == LocalClass::Private,
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => then_block
+                .stmts
+                .iter()
+                .chain(&else_block.stmts)
+                .all(|s| self.unobservable(s)),
             _ => false,
-        };
-        (else_block.stmts.is_empty() && before.iter().all(unobservable)).then_some(*cond)
+        }
+    }
+
+    /// Splits `cond` at the front end's short-circuit `and`: `a and b` is
+    /// `c = a; if a { ...; c = b }` then `load c` (`stmts` precede the load).
+    fn conjuncts(&self, cond: ValueId, stmts: &[&'a Stmt], out: &mut Vec<ValueId>) {
+        if let Some(Op::LoadLocal(c)) = self.plan.geometry.op_of(cond) {
+            if let Some((a, b, inner, at)) = short_circuit_and(*c, stmts) {
+                self.conjuncts(a, &stmts[..at], out);
+                let inner: Vec<&'a Stmt> = inner.iter().collect();
+                self.conjuncts(b, &inner, out);
+                return;
+            }
+        }
+        out.push(cond);
     }
 
     /// Whether some thread of the block is still in predicated loop `l`
@@ -1240,7 +1373,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             // `SCRATCH_GUARD_BYTES`), at an address affine in the thread, so
             // the thread loop loads a vector where a select of the address
             // would gather.
-            let other = self.load_val(g, value, src_tid)?;
+            let other = self.load_val(g, value, src_tid, None)?;
             return Ok(g.b.build_select(ok, other, own, "shfl")?);
         }
         let l = g.b.build_int_s_extend(lv, i64t, "")?;
@@ -1262,7 +1395,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let ok = g.b.build_and(ok, in_warp, "")?;
         let ok = g.b.build_and(ok, exists, "")?;
         let from = g.b.build_select(ok, src_tid, tid, "")?.into_int_value();
-        self.load_val(g, value, from)
+        self.load_val(g, value, from, None)
     }
 
     fn vote(
@@ -1297,7 +1430,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 let t = g.b.build_int_add(base, i64t.const_int(j, false), "")?;
                 let lt = g.b.build_int_compare(IP::ULT, t, self.nthreads, "")?;
                 let t = g.b.build_select(lt, t, last, "")?.into_int_value();
-                let p = self.load_val(g, pred, t)?.into_int_value();
+                let p = self.load_val(g, pred, t, None)?.into_int_value();
                 let bit = g.b.build_int_z_extend(p, i32t, "")?;
                 let bit = g.b.build_left_shift(bit, i32t.const_int(j, false), "")?;
                 acc = g.b.build_or(acc, bit, "")?;
@@ -1357,7 +1490,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         };
         let p = match uniform {
             Some(u) => u,
-            None => self.load_val(g, pred, tv)?.into_int_value(),
+            None => self.load_val(g, pred, tv, None)?.into_int_value(),
         };
         let hit = g.b.build_and(p, alive, "")?;
         let hit = g.b.build_int_z_extend(hit, i64t, "")?;
@@ -1390,4 +1523,46 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         g.values[value.0 as usize] = Some(r.into());
         Ok(())
     }
+}
+
+/// The ends of a region's thread loops (see [`Emitter::thread_ends`]).
+struct ThreadEnds<'ctx> {
+    /// Per axis, `blockDim` or less.
+    end: [IntValue<'ctx>; 3],
+    /// Some end is below `blockDim`.
+    bounded: bool,
+    /// The ends run exactly the threads that pass the region's guard.
+    guard_implied: bool,
+}
+
+/// `(a, b, then, at)` when the last store to local `c` in `stmts` is the one
+/// in `if a { ...then...; c = b }` (`stmts[at]`, no `else`), after a
+/// top-level `c = a`: the front end's `a and b`.
+fn short_circuit_and<'a>(
+    c: LocalId,
+    stmts: &[&'a Stmt],
+) -> Option<(ValueId, ValueId, &'a [Stmt], usize)> {
+    let stores_c = |s: &Stmt| matches!(s, Stmt::Store { local, .. } if *local == c);
+    let at = stmts.iter().rposition(|s| match s {
+        Stmt::If { then_block, .. } => then_block.stmts.iter().any(stores_c),
+        s => stores_c(s),
+    })?;
+    let Stmt::If {
+        cond: a,
+        then_block,
+        else_block,
+    } = stmts[at]
+    else {
+        return None;
+    };
+    let (Some(Stmt::Store { local, value: b }), true) =
+        (then_block.stmts.last(), else_block.stmts.is_empty())
+    else {
+        return None;
+    };
+    let earlier = &stmts[..at];
+    let first = earlier.iter().rposition(|s| stores_c(s))?;
+    let first_is_a = matches!(earlier[first], Stmt::Store { value, .. } if value == a);
+    let inner = &then_block.stmts[..then_block.stmts.len() - 1];
+    (*local == c && first_is_a && !inner.iter().any(stores_c)).then_some((*a, *b, inner, at))
 }

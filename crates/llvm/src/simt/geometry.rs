@@ -6,8 +6,8 @@
 //! of the thread's and block's coordinates, so each region recomputes it in a
 //! few integer instructions, and LLVM then sees `threadIdx.x` itself (a loop
 //! induction variable) where it would see an opaque load. That also lets a
-//! region guarded by `if tid < s` run only its first `s` threads (see
-//! [`x_bound`]).
+//! region guarded by `if tid < s` or `if i < n` (`i` from `cuda.grid`) run
+//! only the threads that pass (see [`GeometryValues::axis_bound`]).
 //!
 //! A local qualifies when, in the kernel body's top-level statement list, it is
 //! first given constants (the front end's zero initialisation), then stored
@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hypersonic_ir::{Axis, BinaryOp, Block, CmpOp, Function, Geometry, Op, Stmt, Type, ValueId};
+use hypersonic_ir::{BinaryOp, Block, CmpOp, Function, Geometry, Op, Stmt, Type, ValueId};
 
 use super::plan::uses;
 
@@ -119,22 +119,33 @@ fn recompute_value<'a>(
 }
 
 impl GeometryValues<'_> {
-    /// The threads for which `cond` holds all have `threadIdx.x < bound`:
-    /// `cond` is `X < b`, `X <= b`, `b > X` or `b >= X` with `X` the thread's
-    /// `threadIdx.x` (directly, widened, or through a qualifying local).
-    /// Returns `b` and whether the bound is `b + 1`.
-    pub(crate) fn x_bound(&self, cond: ValueId) -> Option<(ValueId, bool)> {
+    /// The threads for which `cond` holds all have `threadIdx.a < bound - offset`
+    /// on one axis `a`: `cond` is `G < b`, `G <= b`, `b > G` or `b >= G` with
+    /// `G` the thread's `threadIdx.a`, or its index in the grid
+    /// `threadIdx.a + offset` (`offset` non-negative, such as
+    /// `blockIdx.a * blockDim.a`): directly, widened, or through a qualifying
+    /// local or `cuda.grid`'s tuple.
+    pub(crate) fn axis_bound(&self, cond: ValueId) -> Option<AxisBound> {
         let Some((_, Op::Compare(op, a, b))) = self.defs.get(&cond) else {
             return None;
         };
-        let (x, b, inclusive) = match op {
+        let (g, bound, inclusive) = match op {
             CmpOp::Lt => (*a, *b, false),
             CmpOp::Le => (*a, *b, true),
             CmpOp::Gt => (*b, *a, false),
             CmpOp::Ge => (*b, *a, true),
             _ => return None,
         };
-        (is_int(self.f.value_type(b)) && self.is_thread_x(x)).then_some((b, inclusive))
+        if !is_int(self.f.value_type(bound)) {
+            return None;
+        }
+        let (axis, offset) = self.thread_axis(g)?;
+        Some(AxisBound {
+            axis,
+            offset,
+            bound,
+            inclusive,
+        })
     }
 
     /// Whether `v` is never negative: geometry, non-negative constants, and
@@ -166,20 +177,38 @@ impl GeometryValues<'_> {
         }
     }
 
-    fn is_thread_x(&self, v: ValueId) -> bool {
-        match self.defs.get(&v).map(|d| d.1) {
-            Some(Op::Geometry(Geometry::ThreadIdx, Axis::X)) => true,
+    /// `Some((a, offset))` when `v` is `threadIdx.a` (`offset` `None`) or
+    /// `threadIdx.a + offset` with `offset` non-negative.
+    fn thread_axis(&self, v: ValueId) -> Option<(usize, Option<ValueId>)> {
+        match self.defs.get(&v).map(|d| d.1)? {
+            Op::Geometry(Geometry::ThreadIdx, a) => Some((a.index(), None)),
             // Widening keeps the value (threadIdx is non-negative).
-            Some(Op::Cast(w)) => self.widens(*w, v) && self.is_thread_x(*w),
-            Some(Op::LoadLocal(l)) => self
-                .stored
-                .get(l.0 as usize)
-                .copied()
-                .flatten()
-                .is_some_and(|s| self.is_thread_x(s)),
-            _ => false,
+            Op::Cast(w) if self.widens(*w, v) => self.thread_axis(*w),
+            Op::LoadLocal(l) => self.thread_axis(self.stored.get(l.0 as usize).copied()??),
+            Op::TupleGet(t, k) => match self.defs.get(t).map(|d| d.1)? {
+                Op::MakeTuple(items) => self.thread_axis(*items.get(*k as usize)?),
+                _ => None,
+            },
+            Op::Binary(BinaryOp::Add, p, q) => {
+                let plus = |t: ValueId, off: ValueId| match self.thread_axis(t) {
+                    Some((a, None)) if self.nonneg(off) => Some((a, Some(off))),
+                    _ => None,
+                };
+                plus(*p, *q).or_else(|| plus(*q, *p))
+            }
+            _ => None,
         }
     }
+}
+
+/// See [`GeometryValues::axis_bound`]: the threads satisfying a condition
+/// have `threadIdx[axis] + offset < bound` (`<=` when `inclusive`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AxisBound {
+    pub axis: usize,
+    pub offset: Option<ValueId>,
+    pub bound: ValueId,
+    pub inclusive: bool,
 }
 
 fn is_int(t: &Type) -> bool {

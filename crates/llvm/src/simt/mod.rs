@@ -22,7 +22,7 @@
 mod alias;
 mod emit;
 mod geometry;
-mod loop_hints;
+pub(crate) mod loop_hints;
 mod plan;
 mod privatize;
 
@@ -188,6 +188,11 @@ pub(crate) struct ThreadState<'ctx> {
     pub private: HashMap<hypersonic_ir::ValueId, u32>,
     /// `BlockContext::private_mask` (`i32`).
     pub private_mask: IntValue<'ctx>,
+    /// Inside a thread loop: its ID, to mark array accesses with (see
+    /// `loop_hints`).
+    pub parallel_loop: Option<loop_hints::ThreadLoopId>,
+    /// The locals kept per thread in scratch (each thread its own slot).
+    pub slot_locals: std::collections::HashSet<u32>,
 }
 
 fn elements(shape: &[i64]) -> R<u32> {

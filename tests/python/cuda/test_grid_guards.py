@@ -1,0 +1,183 @@
+"""Kernels guarded by their grid index (``if i < n and j < m``), the shape the
+CPU fallback turns into shorter thread loops (each axis runs only the threads
+that pass), and kernels whose threads share arrays in the ways a race-free
+kernel may: in place (the output is the input), and a thread reading back what
+it wrote. The CPU fallback runs a region's threads as independent loop
+iterations for these. Every result against NumPy, on grids that do not divide
+the arrays, with bounds below zero, inside the grid and past it."""
+
+import numpy as np
+import pytest
+
+from cuda_harness import cuda, random_array, uint64
+
+
+@cuda.jit
+def scale_2d(a, n, m, out):
+    i, j = cuda.grid(2)
+    if i < n and j < m:
+        out[i, j] = a[i, j] * 2.0 + j
+
+
+def scale_2d_model(a, n, m, out):
+    out = out.copy()
+    n, m = max(0, min(n, a.shape[0])), max(0, min(m, a.shape[1]))
+    out[:n, :m] = a[:n, :m] * 2.0 + np.arange(m)
+    return out
+
+
+@pytest.mark.parametrize("n, m", [(37, 45), (0, 45), (-3, 20), (37, -1), (16, 16), (15, 33),
+                                  (100, 100)])
+def test_two_axis_guard(device, n, m):
+    # 37 x 45 elements, 16 x 16 blocks: partial blocks on both axes; bounds
+    # from below zero to past the arrays (the guard then lets the grid decide).
+    a = random_array((48, 48), np.float64, seed=1)
+    out = random_array((48, 48), np.float64, seed=2)
+    want = scale_2d_model(a, n, m, out)
+    scale_2d[(3, 3), (16, 16)](a, n, m, out)
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def inclusive_and_reversed(a, last, out):
+    i = cuda.grid(1)
+    if last >= i:
+        out[i, 0] = a[i] + 1.0
+    if i <= last:
+        out[i, 1] = a[i] - 1.0
+
+
+@pytest.mark.parametrize("last", [-2, -1, 0, 40, 63, 64, 90])
+def test_inclusive_guards(device, last):
+    a = random_array(96, np.float64, seed=3)
+    out = np.full((96, 2), -9.0)
+    inclusive_and_reversed[3, 32](a, last, out)
+    want = np.full((96, 2), -9.0)
+    k = max(0, min(last + 1, 96))
+    want[:k, 0] = a[:k] + 1.0
+    want[:k, 1] = a[:k] - 1.0
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def unsigned_bound(a, n, out):
+    i = cuda.grid(1)
+    if i < n:
+        out[i] = a[i] * 3.0
+
+
+def test_unsigned_bound(device):
+    a = random_array(70, np.float64, seed=4)
+    out = np.zeros(70)
+    unsigned_bound[3, 32](a, uint64(50), out)
+    want = np.zeros(70)
+    want[:50] = a[:50] * 3.0
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def three_axis_guard(a, out):
+    x, y, z = cuda.grid(3)
+    if x < a.shape[0] and y < a.shape[1] and z < a.shape[2]:
+        out[x, y, z] = a[x, y, z] + x * 100 + y * 10 + z
+
+
+def test_three_axis_guard(device):
+    a = random_array((9, 7, 5), np.float64, seed=5)
+    out = np.zeros_like(a)
+    three_axis_guard[(3, 2, 2), (4, 4, 4)](a, out)
+    x, y, z = np.indices(a.shape)
+    np.testing.assert_array_equal(out, a + x * 100 + y * 10 + z)
+
+
+@cuda.jit
+def guard_with_data_test(a, n, out):
+    """One conjunct bounds the threads, the other depends on the data: the
+    guard is still tested per thread."""
+    i = cuda.grid(1)
+    if i < n and a[min(i, a.shape[0] - 1)] > 0.0:
+        out[i] = a[i]
+
+
+def test_guard_partly_about_data(device):
+    a = random_array(64, np.float64, seed=6, low=-1.0, high=1.0)
+    out = np.zeros(64)
+    guard_with_data_test[2, 32](a, 40, out)
+    want = np.where((np.arange(64) < 40) & (a > 0.0), a, 0.0)
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def guard_or(a, lo, hi, out):
+    """``or`` is not a bound: every thread tests it."""
+    i = cuda.grid(1)
+    if i < lo or i >= hi:
+        out[i] = a[i]
+
+
+def test_or_guard(device):
+    a = random_array(64, np.float64, seed=7)
+    out = np.zeros(64)
+    guard_or[2, 32](a, 10, 50, out)
+    idx = np.arange(64)
+    np.testing.assert_array_equal(out, np.where((idx < 10) | (idx >= 50), a, 0.0))
+
+
+@cuda.jit
+def guard_after_barrier(a, n, out):
+    """A grid guard in a region after a barrier (the staged value crosses it)."""
+    sh = cuda.shared.array(32, dtype=np.float64)
+    t = cuda.threadIdx.x
+    i = cuda.grid(1)
+    sh[t] = a[i]
+    cuda.syncthreads()
+    if i < n:
+        out[i] = sh[31 - t]
+
+
+def test_guard_after_barrier(device):
+    a = random_array(96, np.float64, seed=8)
+    out = np.zeros(96)
+    guard_after_barrier[3, 32](a, 70, out)
+    want = a.reshape(3, 32)[:, ::-1].reshape(-1).copy()
+    want[70:] = 0.0
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def smooth_in_place(a, out, n):
+    """Each thread reads and writes only its own element: ``out`` may be ``a``."""
+    i = cuda.grid(1)
+    if i < n:
+        x = a[i]
+        out[i] = x * 0.5
+        out[i] += a[i] * 0.25  # reads back what this thread just wrote when out is a
+
+
+def test_output_is_input(device):
+    a = random_array(100, np.float64, seed=9)
+    want = a * 0.5 + a * 0.5 * 0.25  # in place: the second read sees x * 0.5
+    d = cuda.to_device(a)
+    smooth_in_place[4, 32](d, d, 100)
+    np.testing.assert_allclose(d.copy_to_host(), want, rtol=0, atol=0)
+    # And into a separate output, for contrast.
+    out = np.zeros(100)
+    smooth_in_place[4, 32](a, out, 100)
+    np.testing.assert_array_equal(out, a * 0.5 + a * 0.25)
+
+
+@cuda.jit
+def shifted_views(buf, n):
+    """Each thread updates its even element from itself and the odd one after
+    it: reads and writes through one array, no two threads on one element."""
+    i = cuda.grid(1)
+    if i < n:
+        buf[2 * i] = buf[2 * i] * 3.0 + buf[2 * i + 1]
+
+
+def test_overlapping_views(device):
+    b = random_array(256, np.float64, seed=10)
+    want = b.copy()
+    want[0:128:2] = b[0:128:2] * 3.0 + b[1:128:2]
+    shifted_views[2, 32](b, 64)
+    np.testing.assert_array_equal(b, want)
