@@ -203,18 +203,32 @@ impl Launch {
         shared: &mut WorkerBuffer,
         scratch: &mut WorkerBuffer,
     ) -> Outcome {
-        let gx = self.grid[0] as u64;
-        let gy = self.grid[1] as u64;
-        for flat in lo..hi {
-            let (x, y) = if self.y_major {
-                ((flat / gy) % gx, flat % gy)
-            } else {
-                (flat % gx, (flat / gx) % gy)
-            };
-            let block_idx = [x as u32, y as u32, (flat / (gx * gy)) as u32];
-            let o = self.run_with(block_idx, args, mask, shared, scratch);
+        if lo >= hi {
+            return Outcome::Done;
+        }
+        // The blocks' coordinates count like an odometer from `lo`'s: `x`
+        // fastest, or `y` when the kernel runs y-major (one division per task,
+        // not three per block: a division costs what a small block's setup does).
+        let [gx, gy, _] = self.grid.map(u64::from);
+        let (fast, slow) = if self.y_major { (1, 0) } else { (0, 1) };
+        let (nf, ns) = (self.grid[fast], self.grid[slow]);
+        let mut idx = [0u32; 3];
+        idx[fast] = (lo % u64::from(nf)) as u32;
+        idx[slow] = ((lo / u64::from(nf)) % u64::from(ns)) as u32;
+        idx[2] = (lo / (gx * gy)) as u32;
+        for _ in lo..hi {
+            let o = self.run_with(idx, args, mask, shared, scratch);
             if o != Outcome::Done {
                 return o;
+            }
+            idx[fast] += 1;
+            if idx[fast] == nf {
+                idx[fast] = 0;
+                idx[slow] += 1;
+                if idx[slow] == ns {
+                    idx[slow] = 0;
+                    idx[2] += 1;
+                }
             }
         }
         Outcome::Done

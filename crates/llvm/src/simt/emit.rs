@@ -104,6 +104,7 @@ pub(crate) fn codegen<'ctx>(
         let fnty = ctx.i32_type().fn_type(&params, false);
         let fv = llmod.add_function(&name, fnty, Some(Linkage::Internal));
         attrs::add_fn_attrs(ctx, fv);
+        attrs::prefer_wide_vectors(ctx, fv);
         attrs::add_ret_out_attrs(ctx, fv);
         if i != entry_idx {
             // Device functions run per thread inside the thread loops: inline them.
@@ -162,6 +163,7 @@ fn build_wrapper<'ctx>(
     let fnty = ctx.i32_type().fn_type(&[ptr.into(), ptr.into()], false);
     let w = m.module.add_function(&name, fnty, Some(Linkage::External));
     attrs::add_fn_attrs(ctx, w);
+    attrs::prefer_wide_vectors(ctx, w);
     let b = ctx.create_builder();
     let entry = ctx.append_basic_block(w, "entry");
     b.position_at_end(entry);
