@@ -16,7 +16,7 @@ use crate::device::{
     Device, DeviceBuffer, DeviceId, DeviceInfo, DeviceKind, DeviceLimits, Event, EventInner,
     Stream, StreamInner,
 };
-use crate::kernel::{Kernel, LaunchConfig};
+use crate::kernel::{CpuImage, Kernel, LaunchConfig};
 use crate::private_copies::{self, Copies, Target};
 use crate::{Result, RuntimeError};
 
@@ -270,6 +270,37 @@ impl Launch {
     }
 }
 
+/// The most threads a merged block may have (thread loops count in `i32`,
+/// scratch is per thread).
+const MERGED_THREADS: u64 = 1 << 20;
+
+/// The launch as the CPU runs it: along the axis its memory accesses follow
+/// (`y` for a y-major kernel, else `x`), `k` neighbouring blocks become one
+/// block `k` times as wide when the kernel allows it (see
+/// `CpuImage::mergeable_axes`), `k` the largest divisor of the grid's extent
+/// that leaves every worker several blocks. The thread loop then runs along
+/// whole rows of memory instead of a block's width.
+fn merged_blocks(config: &LaunchConfig, image: &CpuImage, workers: u64) -> LaunchConfig {
+    let axis = if image.blocks_y_major() { 1 } else { 0 };
+    if !image.mergeable_axes()[axis] {
+        return *config;
+    }
+    let extent = u64::from(config.grid[axis]);
+    let others = config.blocks() / extent.max(1);
+    let threads = config.threads_per_block();
+    let k = (1..=extent)
+        .rev()
+        .filter(|k| extent % k == 0)
+        .find(|&k| {
+            (extent / k) * others >= workers * TASKS_PER_WORKER && threads * k <= MERGED_THREADS
+        })
+        .unwrap_or(1);
+    let mut merged = *config;
+    merged.grid[axis] = (extent / k) as u32;
+    merged.block[axis] = (u64::from(config.block[axis]) * k) as u32;
+    merged
+}
+
 impl CpuDevice {
     fn range_ptr(buf: &DeviceBuffer, offset: usize) -> *mut u8 {
         (buf.addr() as usize + offset) as *mut u8
@@ -388,6 +419,8 @@ impl Device for CpuDevice {
         let image = kernel.cpu_image()?;
         kernel.check_args(args, kernel.param_slots())?;
         config.validate(&self.info.limits, image.static_shared_bytes())?;
+        let workers = rayon::current_num_threads().max(1) as u64;
+        let config = &merged_blocks(config, &image, workers);
         let threads = config.threads_per_block();
         let scratch_bytes = image
             .scratch_bytes_per_thread()
@@ -408,7 +441,6 @@ impl Device for CpuDevice {
             scratch_bytes,
         };
         let blocks = config.blocks();
-        let workers = rayon::current_num_threads().max(1) as u64;
         // The first block (in grid order) that failed, as a GPU would report
         // one failure; blocks after it may or may not have run.
         //

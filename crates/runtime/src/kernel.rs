@@ -157,6 +157,14 @@ impl CpuImage {
         self.module.as_ref().is_some_and(SimtModule::blocks_y_major)
     }
 
+    /// Per axis: whether neighbouring blocks may run as one wider block (see
+    /// `SimtModule::mergeable_axes`).
+    pub fn mergeable_axes(&self) -> [bool; 3] {
+        self.module
+            .as_ref()
+            .map_or([false; 3], SimtModule::mergeable_axes)
+    }
+
     /// What a block of this kernel cost at its last launch (worker
     /// nanoseconds; 0 before the first): the CPU device decides from it
     /// whether a grid is worth spreading over its workers.

@@ -74,3 +74,20 @@ def test_stencil_runs_blocks_along_rows():
     facts = plan_of(m.stencil5, (u, np.empty_like(u), np.float32(0.2)))
     assert facts["regions"] == "1"
     assert facts["blocks y-major"] == "true"
+
+
+def test_grid_index_kernels_merge_blocks():
+    """Kernels that see their position only through cuda.grid / cuda.gridsize
+    may run neighbouring blocks as one wider block; shared memory, or
+    threadIdx read on its own, forbid it."""
+    s = load("stencil2d")
+    u, _ = s.make_inputs(20, np.random.default_rng(0))
+    assert plan_of(s.stencil5, (u, u.copy(), np.float32(0.2)))["blocks mergeable along"] == "x, y, z"
+    h = load("histogram")
+    (data,) = h.make_inputs(100, np.random.default_rng(0))
+    hist = np.zeros(h.NBINS, dtype=np.int32)
+    assert plan_of(h.histogram_global, (data, hist))["blocks mergeable along"] == "x, y, z"
+    assert plan_of(h.histogram_shared, (data, hist))["blocks mergeable along"] == "-"
+    r = load("reduction")
+    (a,) = r.make_inputs(100, np.random.default_rng(0))
+    assert plan_of(r.block_sum, (a, np.zeros(1)))["blocks mergeable along"] == "-"

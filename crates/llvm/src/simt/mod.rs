@@ -23,6 +23,7 @@ mod alias;
 mod emit;
 mod geometry;
 pub(crate) mod loop_hints;
+mod merge;
 mod plan;
 mod privatize;
 
@@ -50,6 +51,7 @@ pub struct SimtModule {
     static_shared: u64,
     scratch_per_thread: u64,
     blocks_y_major: bool,
+    mergeable: [bool; 3],
     private: Vec<PrivateArray>,
     plan_summary: String,
 }
@@ -91,13 +93,30 @@ impl SimtModule {
                 host.llvm_ir()
             );
         }
+        let entry = module.function(module.entry);
+        let mergeable = merge::mergeable_axes(entry);
+        let axes: Vec<&str> = ["x", "y", "z"]
+            .iter()
+            .zip(mergeable)
+            .filter_map(|(n, m)| m.then_some(*n))
+            .collect();
+        let plan_summary = format!(
+            "{}blocks mergeable along: {}\n",
+            plan.summary(entry),
+            if axes.is_empty() {
+                "-".into()
+            } else {
+                axes.join(", ")
+            }
+        );
         Ok(SimtModule {
             host,
             static_shared: shared.total,
             scratch_per_thread: scratch.get(),
             blocks_y_major: plan.blocks_y_major,
+            mergeable,
             private: plan.private.clone(),
-            plan_summary: plan.summary(module.function(module.entry)),
+            plan_summary,
         })
     }
 
@@ -124,6 +143,14 @@ impl SimtModule {
     /// contiguous along `y`).
     pub fn blocks_y_major(&self) -> bool {
         self.blocks_y_major
+    }
+
+    /// Per axis: neighbouring blocks along it may run as one wider block
+    /// (`k` blocks of `blockDim` as one of `k * blockDim`, `gridDim / k` of
+    /// them), because the kernel sees its position there only as a grid index
+    /// and grid size (see `merge`).
+    pub fn mergeable_axes(&self) -> [bool; 3] {
+        self.mergeable
     }
 
     /// Kernel arguments that only receive accumulating atomics: the runtime
