@@ -420,7 +420,7 @@ impl Device for CpuDevice {
         kernel.check_args(args, kernel.param_slots())?;
         config.validate(&self.info.limits, image.static_shared_bytes())?;
         let workers = rayon::current_num_threads().max(1) as u64;
-        let config = &merged_blocks(config, &image, workers);
+        let config = &merged_blocks(config, image, workers);
         let threads = config.threads_per_block();
         let scratch_bytes = image
             .scratch_bytes_per_thread()
