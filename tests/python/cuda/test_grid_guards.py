@@ -181,3 +181,49 @@ def test_overlapping_views(device):
     want[0:128:2] = b[0:128:2] * 3.0 + b[1:128:2]
     shifted_views[2, 32](b, 64)
     np.testing.assert_array_equal(b, want)
+
+
+@cuda.jit
+def guarded_dot(A, B, C, n):
+    """The guard's threads run a loop in lockstep: regions after it are
+    predicated on the guard, and the loop bounds stand for it."""
+    i, j = cuda.grid(2)
+    if i < n and j < C.shape[1]:
+        acc = 0.0
+        for k in range(A.shape[1]):
+            acc += A[i, k] * B[k, j]
+        C[i, j] = acc
+
+
+@pytest.mark.parametrize("n", [21, 0, -4, 13, 1])
+def test_guard_around_a_loop(device, n):
+    A = random_array((21, 7), np.float64, seed=11)
+    B = random_array((7, 19), np.float64, seed=12)
+    C = np.full((21, 19), -1.0)
+    guarded_dot[(3, 3), (8, 8)](A, B, C, n)
+    want = np.full((21, 19), -1.0)
+    k = max(0, min(n, 21))
+    want[:k] = A[:k] @ B
+    np.testing.assert_allclose(C, want, rtol=1e-12, atol=1e-12)
+
+
+@cuda.jit
+def guarded_dot_by_data(A, B, C, flags):
+    """A conjunct about the data: every thread still tests the guard."""
+    i, j = cuda.grid(2)
+    if i < C.shape[0] and flags[j % flags.shape[0]] > 0 and j < C.shape[1]:
+        acc = 0.0
+        for k in range(A.shape[1]):
+            acc += A[i, k] * B[k, j]
+        C[i, j] = acc
+
+
+def test_data_guard_around_a_loop(device):
+    A = random_array((21, 7), np.float64, seed=13)
+    B = random_array((7, 19), np.float64, seed=14)
+    flags = random_array(24, np.int32, seed=15, low=-1, high=1)
+    C = np.full((21, 19), -1.0)
+    guarded_dot_by_data[(3, 3), (8, 8)](A, B, C, flags)
+    want = A @ B
+    keep = flags[np.arange(19) % 24] > 0
+    np.testing.assert_allclose(C, np.where(keep, want, -1.0), rtol=1e-12, atol=1e-12)

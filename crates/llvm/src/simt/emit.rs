@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 
 use hypersonic_ir::{
-    BarrierReduce, Function, LocalId, Module as IrModule, Op, Shuffle, Stmt, Type, ValueId, Vote,
+    BarrierReduce, Block, Function, LocalId, Module as IrModule, Op, Shuffle, Stmt, Type, ValueId,
+    Vote,
 };
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
@@ -820,9 +821,13 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         }
         // Predicated regions run only the threads that took the branch and
         // that are in this iteration of the enclosing predicated loops.
-        for &pred in &reg.preds {
+        for (k, &pred) in reg.preds.iter().enumerate() {
             let on = g.new_block("thread.on");
             match pred {
+                // The loop bounds run only threads that pass.
+                Pred::Cond(..) if ends.implied_preds.contains(&k) => {
+                    g.b.build_unconditional_branch(on)?;
+                }
                 Pred::Cond(c, taken) => {
                     let cv = g.v(c)?.into_int_value();
                     if taken {
@@ -983,20 +988,31 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             end: self.block_dim,
             bounded: false,
             guard_implied: false,
+            implied_preds: Vec::new(),
         };
         if reg.init.is_some() {
             // The entering region marks every thread, taken or not.
             return Ok(ends);
         }
-        for &p in &reg.preds {
+        for (k, &p) in reg.preds.iter().enumerate() {
             if let Pred::Cond(c, true) = p {
-                ends.bounded |= self.bound_axis(g, c, &mut ends.end)?;
+                let mut all = true;
+                for x in self.pred_conjuncts(g.f, c) {
+                    // Evaluated in an earlier region: block-level code may
+                    // have changed a local since, so only values count.
+                    let bounded = self.bound_axis(g, x, false, &mut ends.end)?;
+                    ends.bounded |= bounded;
+                    all &= bounded;
+                }
+                if all {
+                    ends.implied_preds.push(k);
+                }
             }
         }
         if let Some(conjuncts) = self.whole_region_guard(reg) {
             ends.guard_implied = true;
             for c in conjuncts {
-                let bounded = self.bound_axis(g, c, &mut ends.end)?;
+                let bounded = self.bound_axis(g, c, true, &mut ends.end)?;
                 ends.bounded |= bounded;
                 ends.guard_implied &= bounded;
             }
@@ -1005,11 +1021,13 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
     }
 
     /// Lowers `end[axis]` to the threads that satisfy `cond`, when `cond` is
-    /// an axis bound with block-level operands.
+    /// an axis bound with block-level operands (values, or with `locals` also
+    /// reads of locals only the block writes).
     fn bound_axis(
         &self,
         g: &mut FnGen<'a, 'ctx>,
         cond: ValueId,
+        locals: bool,
         end: &mut [IntValue<'ctx>; 3],
     ) -> R<bool> {
         let Some(ab) = self.plan.geometry.axis_bound(cond) else {
@@ -1017,9 +1035,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         };
         let i64t = g.m.ctx.i64_type();
         let (Some(b), Some(off)) = (
-            self.block_int(g, ab.bound)?,
+            self.block_int(g, ab.bound, locals)?,
             match ab.offset {
-                Some(o) => self.block_int(g, o)?,
+                Some(o) => self.block_int(g, o, locals)?,
                 None => Some(i64t.const_zero()),
             },
         ) else {
@@ -1162,28 +1180,80 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
     }
 
     /// Integer `v` widened to `i64`, when its value is the same for the whole
-    /// block and known before the region's threads run: a block-level value,
-    /// or a read of a local only the block writes.
-    fn block_int(&self, g: &mut FnGen<'a, 'ctx>, v: ValueId) -> R<Option<IntValue<'ctx>>> {
-        let x = if self.plan.blocklevel[v.0 as usize] {
-            g.v(v)?.into_int_value()
-        } else if let Some(Op::LoadLocal(l)) = self.plan.geometry.op_of(v) {
-            if self.plan.locals[l.0 as usize] != LocalClass::Block {
-                return Ok(None);
-            }
-            let t = types::ty(g.m.ctx, g.f.value_type(v));
-            g.b.build_load(t, g.locals[l.0 as usize], "")?
-                .into_int_value()
-        } else {
+    /// block and known before the region's threads run (see
+    /// [`Self::uniform_value`]).
+    fn block_int(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        v: ValueId,
+        locals: bool,
+    ) -> R<Option<IntValue<'ctx>>> {
+        let mut shadowed = Vec::new();
+        let x = self.uniform_value(g, v, locals, &mut shadowed);
+        // The region's own statements define these values again, later.
+        for (d, old) in shadowed.into_iter().rev() {
+            g.values[d.0 as usize] = old;
+        }
+        let Some(x) = x? else {
             return Ok(None);
         };
         let signed = matches!(g.f.value_type(v), Type::Scalar(s) if s.is_signed_int());
         Ok(Some(g.b.build_int_cast_sign_flag(
-            x,
+            x.into_int_value(),
             g.m.ctx.i64_type(),
             signed,
             "",
         )?))
+    }
+
+    /// `v`'s value for the whole block, computed at the region's start: a
+    /// block-level value; a read of a local only the block writes, when
+    /// `locals` or when the kernel stores it once (an array parameter); an
+    /// array's dimension or stride from such a value; or an item of a tuple
+    /// of such values. Values defined on the
+    /// way go to `shadowed` with what they replaced.
+    fn uniform_value(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        v: ValueId,
+        locals: bool,
+        shadowed: &mut Vec<(ValueId, Option<BasicValueEnum<'ctx>>)>,
+    ) -> R<Option<BasicValueEnum<'ctx>>> {
+        if self.plan.blocklevel[v.0 as usize] {
+            return Ok(Some(g.v(v)?));
+        }
+        match self.plan.geometry.op_of(v) {
+            Some(Op::LoadLocal(l)) => {
+                let block = self.plan.locals[l.0 as usize] == LocalClass::Block;
+                if !block || !(locals || stores_to(&g.f.body, *l) == 1) {
+                    return Ok(None);
+                }
+                let t = types::ty(g.m.ctx, g.f.value_type(v));
+                Ok(Some(g.b.build_load(t, g.locals[l.0 as usize], "")?))
+            }
+            // `A.shape[1]`: an item of a tuple built here.
+            Some(Op::TupleGet(t, k)) => match self.plan.geometry.op_of(*t) {
+                Some(Op::MakeTuple(items)) => match items.get(*k as usize) {
+                    Some(&item) => self.uniform_value(g, item, locals, shadowed),
+                    None => Ok(None),
+                },
+                _ => Ok(None),
+            },
+            Some(Op::ArrayDim(a, _) | Op::ArrayStride(a, _)) => {
+                let Some(av) = self.uniform_value(g, *a, locals, shadowed)? else {
+                    return Ok(None);
+                };
+                let Some(def) = self.plan.geometry.stmt_of(v) else {
+                    return Ok(None);
+                };
+                shadowed.push((*a, g.values[a.0 as usize]));
+                g.values[a.0 as usize] = Some(av);
+                shadowed.push((v, g.values[v.0 as usize]));
+                g.stmt(def)?;
+                Ok(Some(g.v(v)?))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The conjuncts of the condition of an `if` (without `else`) that is all
@@ -1242,6 +1312,22 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 .all(|s| self.unobservable(s)),
             _ => false,
         }
+    }
+
+    /// The conjuncts of a predicate's condition, computed in an earlier
+    /// region: split at a short-circuit `and` in the kernel's top-level
+    /// statements when its local is stored nowhere else.
+    fn pred_conjuncts(&self, f: &'a Function, cond: ValueId) -> Vec<ValueId> {
+        let mut out = Vec::new();
+        if let Some(Op::LoadLocal(l)) = self.plan.geometry.op_of(cond) {
+            if stores_to(&f.body, *l) == 2 {
+                let top: Vec<&'a Stmt> = f.body.stmts.iter().collect();
+                self.conjuncts(cond, &top, &mut out);
+                return out;
+            }
+        }
+        out.push(cond);
+        out
     }
 
     /// Splits `cond` at the front end's short-circuit `and`: `a and b` is
@@ -1535,6 +1621,26 @@ struct ThreadEnds<'ctx> {
     bounded: bool,
     /// The ends run exactly the threads that pass the region's guard.
     guard_implied: bool,
+    /// The predicates (indices into `Region::preds`) every thread of the
+    /// loops passes.
+    implied_preds: Vec<usize>,
+}
+
+/// How many statements anywhere in `b` store to local `l`.
+fn stores_to(b: &Block, l: LocalId) -> usize {
+    b.stmts
+        .iter()
+        .map(|s| match s {
+            Stmt::Store { local, .. } => usize::from(*local == l),
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => stores_to(then_block, l) + stores_to(else_block, l),
+            Stmt::Loop { body } => stores_to(body, l),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// `(a, b, then, at)` when the last store to local `c` in `stmts` is the one

@@ -71,6 +71,11 @@ impl<'a> GeometryValues<'a> {
         self.defs.get(&v).map(|d| d.1)
     }
 
+    /// The statement defining `v` (anywhere in the kernel).
+    pub(crate) fn stmt_of(&self, v: ValueId) -> Option<&'a Stmt> {
+        self.defs.get(&v).map(|d| d.0)
+    }
+
     /// How to recompute `v`, if it is pure geometry arithmetic (through
     /// qualifying locals).
     pub(crate) fn value(&self, v: ValueId) -> Option<Recompute<'a>> {
