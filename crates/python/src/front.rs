@@ -39,7 +39,6 @@ pub struct FrontEndOutput {
     pub name: String,
     pub params: Vec<Type>,
     pub compiled: Compiled,
-    pub ir_text: String,
     /// Python objects the code points into (captured global arrays).
     pub keepalive: Vec<Py<PyAny>>,
     pub time: std::time::Duration,
@@ -81,8 +80,8 @@ pub fn run_front_end(
         _ => typing_error(py, d.rendered),
     })?;
     let time = started.elapsed();
-    let ir_text = hypersonic_ir::printer::print_module(&compiled.module);
     if log_enabled() {
+        let ir_text = hypersonic_ir::printer::print_module(&compiled.module);
         eprintln!(
             "[hypersonic] typed IR of {} (front end {:.2} ms):\n{ir_text}",
             func.name,
@@ -93,7 +92,6 @@ pub fn run_front_end(
         name: func.name,
         params,
         compiled,
-        ir_text,
         keepalive: env.keepalive.into_inner(),
         time,
     })

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hypersonic_frontend::FunctionKind;
 use hypersonic_ir::{Module, Type};
-use hypersonic_llvm::ptx::{compile_ptx_timed, find_libdevice, PtxOptions};
+use hypersonic_llvm::ptx::{compile_ptx_timed, PtxOptions};
 use hypersonic_llvm::HostOptions;
 use hypersonic_runtime::Kernel;
 use pyo3::prelude::*;
@@ -111,11 +111,10 @@ pub fn ptx_text(
     fastmath: bool,
     device: bool,
 ) -> PyResult<String> {
-    let libdevice = find_libdevice(&python_search_path(py));
     let opts = PtxOptions {
         cc,
         fastmath,
-        libdevice,
+        libdevice_search: python_search_path(py),
         ..PtxOptions::default()
     };
     let (ptx, times) = catch_unwind(AssertUnwindSafe(|| {
@@ -156,10 +155,11 @@ pub fn compile_kernel(
         },
         PtxOptions {
             fastmath,
-            libdevice: find_libdevice(&python_search_path(py)),
+            libdevice_search: python_search_path(py),
             ..PtxOptions::default()
         },
     );
+    let ir_text = hypersonic_ir::printer::print_module(&module);
     Ok(CompiledKernel {
         exceptions: exception_classes(py, &module)?,
         runtime: Arc::new(runtime),
@@ -167,7 +167,7 @@ pub fn compile_kernel(
         params: out.params,
         fastmath,
         annotated_source: out.compiled.annotated_source,
-        ir_text: out.ir_text,
+        ir_text,
         _keepalive: out.keepalive,
     })
 }

@@ -191,7 +191,7 @@ pub fn compile(
         exceptions: exception_classes(py, &out.compiled.module)?,
         host,
         annotated_source: out.compiled.annotated_source,
-        ir_text: out.ir_text,
+        ir_text: hypersonic_ir::printer::print_module(&out.compiled.module),
         frontend_time: out.time,
         _keepalive: out.keepalive,
     };

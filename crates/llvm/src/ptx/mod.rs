@@ -69,8 +69,11 @@ pub struct PtxOptions {
     /// longer SASS with more registers of it.
     pub opt_level: u8,
     /// `libdevice.10.bc`; `None` searches the CUDA toolkit and the NVIDIA wheels
-    /// (see [`find_libdevice`]).
+    /// (see [`find_libdevice`]), when a kernel needs it.
     pub libdevice: Option<std::path::PathBuf>,
+    /// More directories for that search (Python's `sys.path`, where the
+    /// wheels install).
+    pub libdevice_search: Vec<PathBuf>,
 }
 
 impl Default for PtxOptions {
@@ -80,6 +83,7 @@ impl Default for PtxOptions {
             fastmath: false,
             opt_level: 2,
             libdevice: None,
+            libdevice_search: Vec::new(),
         }
     }
 }
@@ -346,7 +350,7 @@ fn compile_in(
     if !needed.is_empty() {
         let path = match &opts.libdevice {
             Some(p) => p.clone(),
-            None => find_libdevice(&[]).ok_or_else(|| {
+            None => find_libdevice(&opts.libdevice_search).ok_or_else(|| {
                 CodegenError::Unsupported(
                     "this kernel needs libdevice (libdevice.10.bc) for math functions and \
                      none was found: install the `nvidia-cuda-nvcc-cu12` wheel or a CUDA \
