@@ -630,9 +630,20 @@ impl<'a> Sched<'a, '_> {
                     }
                 }
                 if let Some((a, idx)) = access_of(s) {
+                    // Only memory worth walking in order: a shared (or local)
+                    // array stays in the core's cache, and a short loop over
+                    // it unrolls inside each thread instead, vectorised
+                    // across threads (the tiled matmul's `sA[tx, k] * sB[k, ty]`).
+                    let global = matches!(
+                        f.value_type(a),
+                        Type::Array {
+                            space: Space::Global,
+                            ..
+                        }
+                    );
                     let along_threads =
                         contiguous_index(f, a, idx).is_some_and(|i| axes[i.0 as usize] != 0);
-                    *found |= along_threads && idx.iter().any(|i| varying.contains(i));
+                    *found |= global && along_threads && idx.iter().any(|i| varying.contains(i));
                 }
                 match s {
                     Stmt::If {
