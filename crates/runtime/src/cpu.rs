@@ -274,6 +274,9 @@ impl Launch {
 /// scratch is per thread).
 const MERGED_THREADS: u64 = 1 << 20;
 
+/// The most blocks merged into one.
+const MERGED_FACTOR: u64 = 4096;
+
 /// A merged block at least this wide streams a page of `f32` per row.
 const WIDE_THREADS: u64 = 1024;
 
@@ -295,11 +298,15 @@ fn merged_blocks(config: &LaunchConfig, image: &CpuImage, workers: u64) -> Launc
     let extent = u64::from(config.grid[axis]);
     let others = config.blocks() / extent.max(1);
     let threads = config.threads_per_block();
-    // The largest allowed factor leaving at least `blocks` blocks.
+    // The largest allowed factor leaving at least `blocks` blocks (a bounded
+    // search: a launch must not cost a scan of a billion-block grid).
+    let most = extent
+        .min(MERGED_THREADS / threads.max(1))
+        .min(MERGED_FACTOR);
     let largest = |blocks: u64| {
-        (1..=extent)
+        (1..=most)
             .rev()
-            .filter(|k| extent % k == 0 && threads * k <= MERGED_THREADS)
+            .filter(|k| extent % k == 0)
             .find(|&k| (extent / k) * others >= blocks)
             .unwrap_or(1)
     };
