@@ -628,7 +628,6 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         gep(g, base, o)
     }
 
-    /// `v`'s value in thread `tid`'s scratch slot.
     /// `v`'s value in thread `tid`'s scratch slot; `parallel` marks the
     /// access when `tid` is the thread loop's own thread.
     fn load_val(
@@ -660,10 +659,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(val)
     }
 
-    /// Stores this thread's `val` of spilled value `v`. Booleans go in as
-    /// bytes, which the loop vectoriser loads as a vector (an `i1` per byte
-    /// it would gather one by one).
-    /// Stores `v`'s value in this thread's scratch slot.
+    /// Stores this thread's `val` of spilled value `v` (an access of this
+    /// thread's own slot, marked parallel). Booleans go in as bytes, which the
+    /// loop vectoriser loads as a vector (an `i1` per byte it would gather one
+    /// by one).
     fn store_val(
         &self,
         g: &FnGen<'a, 'ctx>,
