@@ -94,3 +94,15 @@ def test_grid_index_kernels_merge_blocks():
     r = load("reduction")
     (a,) = r.make_inputs(100, np.random.default_rng(0))
     assert plan_of(r.block_sum, (a, np.zeros(1)))["blocks mergeable along"] == "-"
+
+
+def test_grid_stride_reads_are_prefetched():
+    """A block of a grid-stride loop reads pieces gridsize apart, which the
+    hardware prefetchers cannot follow: the CPU code prefetches them."""
+    h = load("histogram")
+    (data,) = h.make_inputs(1000, np.random.default_rng(0))
+    hist = np.zeros(h.NBINS, dtype=np.int32)
+    h.histogram_shared[4, 32](data, hist)
+    code = "".join(h.histogram_shared.inspect_llvm().values())
+    assert "llvm.prefetch" in code
+    np.testing.assert_array_equal(hist, np.bincount(data, minlength=h.NBINS))

@@ -709,6 +709,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         // A region for the threads with `threadIdx.x < b` or `i < n` (a grid
         // index) loops over those alone.
         let ends = self.thread_ends(g, reg)?;
+        self.prefetch_ahead(g, reg)?;
         if ends.bounded {
             let mut none = ctx.bool_type().const_zero();
             for e in ends.end {
@@ -1113,6 +1114,15 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         l: LoopId,
         c: &Counted,
     ) -> R<IntValue<'ctx>> {
+        let v = self.thread0_value(g, l, c)?;
+        let end = g.v(c.end)?.into_int_value();
+        let signed = matches!(g.f.value_type(c.end), Type::Scalar(s) if !s.is_unsigned_int());
+        let lt = if signed { IP::SLT } else { IP::ULT };
+        Ok(g.b.build_int_compare(lt, v, end, "in.range")?)
+    }
+
+    /// Thread 0's induction value in this iteration of counted loop `l`.
+    fn thread0_value(&self, g: &mut FnGen<'a, 'ctx>, l: LoopId, c: &Counted) -> R<IntValue<'ctx>> {
         let i32t = g.m.ctx.i32_type();
         let zero = [i32t.const_zero(); 3];
         let saved = g.simt.as_mut().map(|st| {
@@ -1130,11 +1140,114 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         for d in defined {
             g.values[d.0 as usize] = None;
         }
-        let v = v?.into_int_value();
-        let end = g.v(c.end)?.into_int_value();
-        let signed = matches!(g.f.value_type(c.end), Type::Scalar(s) if !s.is_unsigned_int());
-        let lt = if signed { IP::SLT } else { IP::ULT };
-        Ok(g.b.build_int_compare(lt, v, end, "in.range")?)
+        Ok(v?.into_int_value())
+    }
+
+    /// In the region of a counted loop (a grid-stride loop), asks the caches
+    /// now for the elements the block's threads read `PREFETCH_AHEAD`
+    /// iterations later from arrays indexed by the loop's variable. A block
+    /// of a grid-stride loop reads a block-wide piece every `gridsize`
+    /// elements: pieces too far apart for the hardware prefetchers to follow,
+    /// so each iteration would wait for memory (measured on the shared-memory
+    /// histogram, 64 blocks of 128: 7.8 ms; the same work in blocks of 512,
+    /// 4.4 ms). Prefetches never fault, past an array's end included.
+    fn prefetch_ahead(&self, g: &mut FnGen<'a, 'ctx>, reg: &Region<'a>) -> R<()> {
+        let Some(&Pred::Loop(l)) = reg.preds.last() else {
+            return Ok(());
+        };
+        let Some(c) = self.plan.counted[l] else {
+            return Ok(());
+        };
+        let Some((axis, _)) = self.plan.geometry.thread_axis(c.induction.init) else {
+            return Ok(());
+        };
+        // The loop variable: the induction local, or a local given its value
+        // (`for i in range(...)` copies the hidden iterator into `i`). Only
+        // speed is at stake when this guesses wrong: prefetches never fault.
+        let geo = &self.plan.geometry;
+        let mut vars = vec![c.induction.local];
+        for s in &reg.stmts {
+            if let Stmt::Store { local, value } = s {
+                if geo.unwrapped_load_of(*value) == Some(c.induction.local) {
+                    vars.push(*local);
+                }
+            }
+        }
+        let mut arrays = Vec::new();
+        for s in &reg.stmts {
+            loads_at(s, &vars, geo, &mut arrays);
+        }
+        if arrays.is_empty() || !self.plan.blocklevel[c.induction.step.0 as usize] {
+            return Ok(());
+        }
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let i32t = ctx.i32_type();
+        let v0 = self.thread0_value(g, l, &c)?;
+        let v0 = g.b.build_int_s_extend_or_bit_cast(v0, i64t, "")?;
+        let step = g.v(c.induction.step)?.into_int_value();
+        let step = g.b.build_int_s_extend_or_bit_cast(step, i64t, "")?;
+        let ahead =
+            g.b.build_int_mul(step, i64t.const_int(PREFETCH_AHEAD, false), "")?;
+        let first = g.b.build_int_add(v0, ahead, "ahead")?;
+        for a in arrays {
+            let mut shadowed = Vec::new();
+            let arr = self.uniform_value(g, a, true, &mut shadowed);
+            for (d, old) in shadowed.into_iter().rev() {
+                g.values[d.0 as usize] = old;
+            }
+            let Some(arr) = arr? else {
+                continue;
+            };
+            let arr = arr.into_struct_value();
+            let data = g.b.build_extract_value(arr, 0, "")?.into_pointer_value();
+            let strides = g.b.build_extract_value(arr, 2, "")?.into_array_value();
+            let stride = g.b.build_extract_value(strides, 0, "")?.into_int_value();
+            let off = g.b.build_int_mul(first, stride, "")?;
+            // SAFETY (for LLVM): only prefetched, never dereferenced.
+            let start = unsafe { g.b.build_gep(ctx.i8_type(), data, &[off], "")? };
+            // The block's piece: blockDim elements, at most `PREFETCH_LINES` lines.
+            let span = g.b.build_int_mul(self.bdim[axis], stride, "")?;
+            let most = i64t.const_int(PREFETCH_LINES * 64, false);
+            let small = g.b.build_int_compare(IP::ULT, span, most, "")?;
+            let span = g.b.build_select(small, span, most, "")?.into_int_value();
+            let head = g.new_block("prefetch");
+            let done = g.new_block("prefetch.done");
+            let pre = g.current();
+            g.b.build_unconditional_branch(head)?;
+            g.b.position_at_end(head);
+            let at = g.b.build_phi(i64t, "at")?;
+            let p = unsafe {
+                g.b.build_gep(
+                    ctx.i8_type(),
+                    start,
+                    &[at.as_basic_value().into_int_value()],
+                    "",
+                )?
+            };
+            let (rw, locality, data_cache) = (0, 3, 1);
+            g.intrinsic_call(
+                "llvm.prefetch",
+                &[p.get_type().into()],
+                &[
+                    p.into(),
+                    i32t.const_int(rw, false).into(),
+                    i32t.const_int(locality, false).into(),
+                    i32t.const_int(data_cache, false).into(),
+                ],
+            )?;
+            let next = g.b.build_int_add(
+                at.as_basic_value().into_int_value(),
+                i64t.const_int(64, false),
+                "",
+            )?;
+            let more = g.b.build_int_compare(IP::SLT, next, span, "")?;
+            let latch = g.current();
+            g.b.build_conditional_branch(more, head, done)?;
+            at.add_incoming(&[(&i64t.const_zero(), pre), (&next, latch)]);
+            g.b.position_at_end(done);
+        }
+        Ok(())
     }
 
     /// `init + (iteration - 1) * step`: the induction local's value at the
@@ -1623,6 +1736,44 @@ struct ThreadEnds<'ctx> {
     /// The predicates (indices into `Region::preds`) every thread of the
     /// loops passes.
     implied_preds: Vec<usize>,
+}
+
+/// Iterations ahead that a grid-stride loop's reads are prefetched.
+const PREFETCH_AHEAD: u64 = 4;
+
+/// Cache lines prefetched per array and iteration, at most.
+const PREFETCH_LINES: u64 = 16;
+
+/// The arrays that `s` (or statements nested in its `if`s) loads from at an
+/// index that is the value of one of `locals` (through Python's
+/// negative-index wrap).
+fn loads_at(
+    s: &Stmt,
+    locals: &[LocalId],
+    geo: &super::geometry::GeometryValues<'_>,
+    out: &mut Vec<ValueId>,
+) {
+    match s {
+        Stmt::Let {
+            op: Op::ArrayLoad(a, idx),
+            ..
+        } if idx.len() == 1 => {
+            let at = geo.unwrapped_load_of(idx[0]);
+            if at.is_some_and(|l| locals.contains(&l)) && !out.contains(a) {
+                out.push(*a);
+            }
+        }
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => {
+            for s in then_block.stmts.iter().chain(&else_block.stmts) {
+                loads_at(s, locals, geo, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// How many statements anywhere in `b` store to local `l`.

@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hypersonic_ir::{BinaryOp, Block, CmpOp, Function, Geometry, Op, Stmt, Type, ValueId};
+use hypersonic_ir::{BinaryOp, Block, CmpOp, Function, Geometry, LocalId, Op, Stmt, Type, ValueId};
 
 use super::plan::uses;
 
@@ -69,6 +69,25 @@ impl<'a> GeometryValues<'a> {
     /// The operation defining `v` (anywhere in the kernel).
     pub(crate) fn op_of(&self, v: ValueId) -> Option<&'a Op> {
         self.defs.get(&v).map(|d| d.1)
+    }
+
+    /// The local whose value `v` is: a read of it, or Python's wrap of a
+    /// negative index around one (`x < 0 ? x + n : x`).
+    pub(crate) fn unwrapped_load_of(&self, v: ValueId) -> Option<LocalId> {
+        match self.op_of(v)? {
+            Op::LoadLocal(l) => Some(*l),
+            Op::Select(c, wrapped, x) => {
+                let Some(Op::Compare(CmpOp::Lt, cx, _)) = self.op_of(*c) else {
+                    return None;
+                };
+                let Some(Op::Binary(BinaryOp::Add, wx, _)) = self.op_of(*wrapped) else {
+                    return None;
+                };
+                (cx == x && wx == x).then_some(())?;
+                self.unwrapped_load_of(*x)
+            }
+            _ => None,
+        }
     }
 
     /// The statement defining `v` (anywhere in the kernel).
@@ -184,7 +203,7 @@ impl GeometryValues<'_> {
 
     /// `Some((a, offset))` when `v` is `threadIdx.a` (`offset` `None`) or
     /// `threadIdx.a + offset` with `offset` non-negative.
-    fn thread_axis(&self, v: ValueId) -> Option<(usize, Option<ValueId>)> {
+    pub(crate) fn thread_axis(&self, v: ValueId) -> Option<(usize, Option<ValueId>)> {
         match self.defs.get(&v).map(|d| d.1)? {
             Op::Geometry(Geometry::ThreadIdx, a) => Some((a.index(), None)),
             // Widening keeps the value (threadIdx is non-negative).
