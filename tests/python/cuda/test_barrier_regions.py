@@ -171,3 +171,32 @@ def test_guard_clamped_to_block(device, threads):
             if t <= b:
                 want[r, 1] = -vals[r]
     np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def lanes_across_barriers(out):
+    """Geometry locals made with %, //, &, >>, ^, min and max, read after
+    barriers (recomputed per region, not kept per thread)."""
+    sh = cuda.shared.array(96, dtype=np.int64)
+    tid = cuda.threadIdx.x
+    lane = tid % 32
+    warp = tid // 32
+    low = tid & 7
+    half = tid >> 1
+    mixed = min(tid ^ 5, 90) + max(tid, 10)
+    sh[tid] = tid
+    cuda.syncthreads()
+    row = cuda.grid(1)
+    out[row, 0] = lane + sh[95 - tid]
+    cuda.syncthreads()
+    out[row, 1] = warp * 1000 + low * 10 + half
+    out[row, 2] = mixed
+
+
+def test_geometry_arithmetic_across_barriers(device):
+    out = np.zeros((2 * 96, 3), dtype=np.int64)
+    lanes_across_barriers[2, 96](out)
+    t = np.tile(np.arange(96), 2)
+    want = np.stack([t % 32 + (95 - t), (t // 32) * 1000 + (t & 7) * 10 + (t >> 1),
+                     np.minimum(t ^ 5, 90) + np.maximum(t, 10)], axis=1)
+    np.testing.assert_array_equal(out, want)

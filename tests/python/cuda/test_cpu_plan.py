@@ -106,3 +106,11 @@ def test_grid_stride_reads_are_prefetched():
     code = "".join(h.histogram_shared.inspect_llvm().values())
     assert "llvm.prefetch" in code
     np.testing.assert_array_equal(hist, np.bincount(data, minlength=h.NBINS))
+
+
+def test_scan_recomputes_lane_and_warp():
+    m = load("scan")
+    (a,) = m.make_inputs(1000, np.random.default_rng(0))
+    facts = plan_of(m.block_scan, (a, np.zeros(1000, np.int64), np.zeros(4, np.int64)))
+    assert {"lane", "warp", "tid"} <= set(facts["recomputed locals"].split())
+    assert "lane" not in facts["scratch locals"].split()

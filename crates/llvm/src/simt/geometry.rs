@@ -274,7 +274,24 @@ fn collect<'a>(
             | Op::Cast(_)
             | Op::MakeTuple(_)
             | Op::TupleGet(..)
-            | Op::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, ..)
+            | Op::Binary(
+                BinaryOp::Add
+                    | BinaryOp::Sub
+                    | BinaryOp::Mul
+                    // `lane = tid % 32`, `warp = tid // 32`: pure on
+                    // integers (a zero divisor gives 0; the front end's
+                    // check, if any, ran where the value was first made).
+                    | BinaryOp::FloorDiv
+                    | BinaryOp::Mod
+                    | BinaryOp::BitAnd
+                    | BinaryOp::BitOr
+                    | BinaryOp::BitXor
+                    | BinaryOp::Shl
+                    | BinaryOp::Shr
+                    | BinaryOp::Min
+                    | BinaryOp::Max,
+                ..
+            )
     );
     if !ok
         || !op
