@@ -277,6 +277,9 @@ const MERGED_THREADS: u64 = 1 << 20;
 /// The most blocks merged into one.
 const MERGED_FACTOR: u64 = 4096;
 
+/// The most scratch memory (per worker) a merged block may need.
+const MERGED_SCRATCH: u64 = 8 << 20;
+
 /// A merged block at least this wide streams a page of `f32` per row.
 const WIDE_THREADS: u64 = 1024;
 
@@ -289,7 +292,9 @@ const WIDE_THREADS: u64 = 1024;
 /// that leaves blocks narrower than a page, just one block per worker: a
 /// small grid of a grid-stride loop walks the arrays once per block, and
 /// measured wider is faster (saxpy, 8 blocks of 64 on 2 workers: 5.5 ms as
-/// launched, 3.8 ms as 2 blocks of 256; 2 blocks of 1024: 2.4 ms).
+/// launched, 3.8 ms as 2 blocks of 256; 2 blocks of 1024: 2.4 ms). A merged
+/// block stays within `MERGED_THREADS` threads and `MERGED_SCRATCH` bytes of
+/// scratch.
 fn merged_blocks(config: &LaunchConfig, image: &CpuImage, workers: u64) -> LaunchConfig {
     let axis = if image.blocks_y_major() { 1 } else { 0 };
     if !image.mergeable_axes()[axis] {
@@ -300,8 +305,10 @@ fn merged_blocks(config: &LaunchConfig, image: &CpuImage, workers: u64) -> Launc
     let threads = config.threads_per_block();
     // The largest allowed factor leaving at least `blocks` blocks (a bounded
     // search: a launch must not cost a scan of a billion-block grid).
+    let per_thread = image.scratch_bytes_per_thread().max(1);
     let most = extent
         .min(MERGED_THREADS / threads.max(1))
+        .min(MERGED_SCRATCH / (threads.max(1) * per_thread))
         .min(MERGED_FACTOR);
     let largest = |blocks: u64| {
         (1..=most)
