@@ -1778,19 +1778,11 @@ fn loads_at(
 
 /// How many statements anywhere in `b` store to local `l`.
 fn stores_to(b: &Block, l: LocalId) -> usize {
-    b.stmts
-        .iter()
-        .map(|s| match s {
-            Stmt::Store { local, .. } => usize::from(*local == l),
-            Stmt::If {
-                then_block,
-                else_block,
-                ..
-            } => stores_to(then_block, l) + stores_to(else_block, l),
-            Stmt::Loop { body } => stores_to(body, l),
-            _ => 0,
-        })
-        .sum()
+    let mut stores = Vec::new();
+    for s in &b.stmts {
+        super::plan::local_stores(s, &mut stores);
+    }
+    stores.iter().filter(|(local, _)| *local == l).count()
 }
 
 /// `(a, b, then, at)` when the last store to local `c` in `stmts` is the one
