@@ -6,7 +6,9 @@
 //! vectorise loops over them.
 
 use hypersonic_ir::{Scalar, Type, ValueId};
-use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue, StructValue};
+use inkwell::values::{
+    BasicValue, BasicValueEnum, InstructionValue, IntValue, PointerValue, StructValue,
+};
 use inkwell::IntPredicate as IP;
 
 use crate::function::{unsupported, FnGen, R};
@@ -122,8 +124,8 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         self.simt.as_ref()?.parallel_loop
     }
 
-    fn mark(&self, parallel: Option<ThreadLoopId>, access: BasicValueEnum<'ctx>) {
-        if let (Some(id), Some(inst)) = (parallel, access.as_instruction_value()) {
+    fn mark(&self, parallel: Option<ThreadLoopId>, access: Option<InstructionValue<'ctx>>) {
+        if let (Some(id), Some(inst)) = (parallel, access) {
             id.mark_parallel(self.m.ctx, inst);
         }
     }
@@ -148,13 +150,13 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             let im = self.b.build_load(f, pi, "im")?;
             align(re, s.component().size());
             align(im, s.component().size());
-            self.mark(parallel, re);
-            self.mark(parallel, im);
+            self.mark(parallel, re.as_instruction_value());
+            self.mark(parallel, im.as_instruction_value());
             return self.make_pair(types::complex(ctx, s), re, im);
         }
         let v = self.b.build_load(types::mem_scalar(ctx, s), p, "")?;
         align(v, s.size());
-        self.mark(parallel, v);
+        self.mark(parallel, v.as_instruction_value());
         if s == Scalar::Bool {
             let byte = v.into_int_value();
             return Ok(self
@@ -190,11 +192,8 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
             let b = self.b.build_store(pi, im)?;
             let _ = a.set_alignment(s.component().size());
             let _ = b.set_alignment(s.component().size());
-            for st in [a, b] {
-                if let Some(id) = parallel {
-                    id.mark_parallel(ctx, st);
-                }
-            }
+            self.mark(parallel, Some(a));
+            self.mark(parallel, Some(b));
             return Ok(());
         }
         let v = if s == Scalar::Bool {
@@ -206,9 +205,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         };
         let st = self.b.build_store(p, v)?;
         let _ = st.set_alignment(s.size());
-        if let Some(id) = parallel {
-            id.mark_parallel(ctx, st);
-        }
+        self.mark(parallel, Some(st));
         Ok(())
     }
 

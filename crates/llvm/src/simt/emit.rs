@@ -1191,12 +1191,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             g.b.build_int_mul(step, i64t.const_int(PREFETCH_AHEAD, false), "")?;
         let first = g.b.build_int_add(v0, ahead, "ahead")?;
         for a in arrays {
-            let mut shadowed = Vec::new();
-            let arr = self.uniform_value(g, a, true, &mut shadowed);
-            for (d, old) in shadowed.into_iter().rev() {
-                g.values[d.0 as usize] = old;
-            }
-            let Some(arr) = arr? else {
+            let Some(arr) = self.block_value_now(g, a, true)? else {
                 continue;
             };
             let arr = arr.into_struct_value();
@@ -1300,13 +1295,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         v: ValueId,
         locals: bool,
     ) -> R<Option<IntValue<'ctx>>> {
-        let mut shadowed = Vec::new();
-        let x = self.uniform_value(g, v, locals, &mut shadowed);
-        // The region's own statements define these values again, later.
-        for (d, old) in shadowed.into_iter().rev() {
-            g.values[d.0 as usize] = old;
-        }
-        let Some(x) = x? else {
+        let Some(x) = self.block_value_now(g, v, locals)? else {
             return Ok(None);
         };
         let signed = matches!(g.f.value_type(v), Type::Scalar(s) if s.is_signed_int());
@@ -1316,6 +1305,22 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             signed,
             "",
         )?))
+    }
+
+    /// [`Self::uniform_value`], leaving the values of the region as they
+    /// were (its own statements define them again, later).
+    fn block_value_now(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        v: ValueId,
+        locals: bool,
+    ) -> R<Option<BasicValueEnum<'ctx>>> {
+        let mut shadowed = Vec::new();
+        let x = self.uniform_value(g, v, locals, &mut shadowed);
+        for (d, old) in shadowed.into_iter().rev() {
+            g.values[d.0 as usize] = old;
+        }
+        x
     }
 
     /// `v`'s value for the whole block, computed at the region's start: a

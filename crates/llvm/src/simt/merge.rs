@@ -15,22 +15,33 @@ use std::collections::{HashMap, HashSet};
 
 use hypersonic_ir::{BinaryOp, Block, Function, Geometry, Op, Stmt, Type, ValueId};
 
+use super::geometry::definitions;
+use super::plan::{is_sync_op, uses};
+
 /// Per axis (x, y, z): whether neighbouring blocks along it may be merged.
 pub(crate) fn mergeable_axes(f: &Function) -> [bool; 3] {
-    let mut defs: HashMap<ValueId, &Op> = HashMap::new();
-    let mut users: HashMap<ValueId, usize> = HashMap::new();
-    if !collect(&f.body, &mut defs, &mut users) {
+    let defs: HashMap<ValueId, &Op> = definitions(f)
+        .into_iter()
+        .map(|(v, (_, op))| (v, op))
+        .collect();
+    let block_owned =
+        |op: &&Op| is_sync_op(op) || matches!(op, Op::LaneId | Op::SharedArray { .. });
+    if defs.values().any(block_owned) || has_barrier_stmt(&f.body) {
         return [false; 3];
+    }
+    let mut users: HashMap<ValueId, usize> = HashMap::new();
+    let (mut vals, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
+    for s in &f.body.stmts {
+        uses(s, &mut vals, &mut read, &mut written);
+    }
+    for v in vals {
+        *users.entry(v).or_default() += 1;
     }
     let uses = |v: ValueId| users.get(&v).copied().unwrap_or(0);
     let mut ok = [true; 3];
     // Values a grid-index or grid-size pattern consumes whole.
     let mut consumed: HashSet<ValueId> = HashSet::new();
-    let ints = |v: ValueId| matches!(f.value_type(v), Type::Scalar(s) if s.is_int());
-    let geo = Geo {
-        defs: &defs,
-        ints: &ints,
-    };
+    let geo = Geo { f, defs: &defs };
     for op in defs.values() {
         if let Some((axis, parts)) = geo.grid_index(op).or_else(|| geo.grid_size(op)) {
             // The pattern's inner values must have no other use.
@@ -50,77 +61,25 @@ pub(crate) fn mergeable_axes(f: &Function) -> [bool; 3] {
     ok
 }
 
-/// Records every value's definition and counts its uses; false when the
-/// kernel has something a block owns (shared memory, barriers, warps).
-fn collect<'a>(
-    b: &'a Block,
-    defs: &mut HashMap<ValueId, &'a Op>,
-    users: &mut HashMap<ValueId, usize>,
-) -> bool {
-    fn used(users: &mut HashMap<ValueId, usize>, v: &ValueId) {
-        *users.entry(*v).or_default() += 1;
-    }
-    for s in &b.stmts {
-        match s {
-            Stmt::Let { value, op, .. } => {
-                if matches!(
-                    op,
-                    Op::LaneId
-                        | Op::SharedArray { .. }
-                        | Op::WarpShuffle { .. }
-                        | Op::WarpVote { .. }
-                        | Op::BarrierReduce(..)
-                ) {
-                    return false;
-                }
-                op.operands().iter().for_each(|v| used(users, v));
-                defs.insert(*value, op);
-            }
-            Stmt::Barrier { .. } | Stmt::SyncWarp { .. } => return false,
-            Stmt::If {
-                cond,
-                then_block,
-                else_block,
-            } => {
-                used(users, cond);
-                if !collect(then_block, defs, users) || !collect(else_block, defs, users) {
-                    return false;
-                }
-                continue;
-            }
-            Stmt::Loop { body } => {
-                if !collect(body, defs, users) {
-                    return false;
-                }
-                continue;
-            }
-            Stmt::Store { value, .. } => used(users, value),
-            Stmt::ArrayStore {
-                array,
-                indices,
-                value,
-                ..
-            } => {
-                used(users, array);
-                used(users, value);
-                indices.iter().for_each(|v| used(users, v));
-            }
-            Stmt::Return { value: Some(v) } => used(users, v),
-            Stmt::Return { value: None }
-            | Stmt::Break
-            | Stmt::Continue
-            | Stmt::Raise { .. }
-            | Stmt::Fence(_) => {}
-        }
-    }
-    true
+/// Whether `b` has a `syncthreads()` or `syncwarp()` statement (the
+/// synchronising operations are found among the definitions).
+fn has_barrier_stmt(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Barrier { .. } | Stmt::SyncWarp { .. } => true,
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => has_barrier_stmt(then_block) || has_barrier_stmt(else_block),
+        Stmt::Loop { body } => has_barrier_stmt(body),
+        _ => false,
+    })
 }
 
 /// Matches the grid-index and grid-size patterns in a kernel's definitions.
 struct Geo<'d, 'a> {
+    f: &'a Function,
     defs: &'d HashMap<ValueId, &'a Op>,
-    /// Whether a value is an integer (geometry stays exact only in integers).
-    ints: &'d dyn Fn(ValueId) -> bool,
 }
 
 impl Geo<'_, '_> {
@@ -179,10 +138,13 @@ impl Geo<'_, '_> {
     fn register(&self, v: ValueId, g: Geometry) -> Option<(usize, Vec<ValueId>)> {
         match self.defs.get(&v)? {
             Op::Geometry(k, a) if *k == g => Some((a.index(), vec![v])),
-            Op::Cast(w) if (self.ints)(v) => match self.defs.get(w)? {
-                Op::Geometry(k, a) if *k == g => Some((a.index(), vec![*w, v])),
-                _ => None,
-            },
+            // Geometry stays exact only in integers.
+            Op::Cast(w) if matches!(self.f.value_type(v), Type::Scalar(s) if s.is_int()) => {
+                match self.defs.get(w)? {
+                    Op::Geometry(k, a) if *k == g => Some((a.index(), vec![*w, v])),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }

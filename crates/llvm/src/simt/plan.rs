@@ -291,7 +291,7 @@ fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
 }
 
 /// Statements that synchronise threads (split regions).
-fn is_sync_op(op: &Op) -> bool {
+pub(crate) fn is_sync_op(op: &Op) -> bool {
     matches!(
         op,
         Op::WarpShuffle { .. } | Op::WarpVote { .. } | Op::BarrierReduce(..)
