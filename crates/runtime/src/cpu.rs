@@ -274,6 +274,27 @@ impl Launch {
 /// scratch is per thread).
 const MERGED_THREADS: u64 = 1 << 20;
 
+/// The divisors of `n` up to `most`, ascending, found in `min(sqrt(n), most)`
+/// steps: a launch pays this, so no scan of a large grid's extent.
+fn divisors_up_to(n: u64, most: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i * i <= n && i <= most {
+        if n.is_multiple_of(i) {
+            out.push(i);
+            let pair = n / i;
+            if pair != i && pair <= most {
+                out.push(pair);
+            }
+        }
+        i += 1;
+    }
+    // Complete: a divisor up to `most` is either at most `sqrt(n)` (met as
+    // `i`) or the pair of one below `sqrt(n)` (met when `most >= sqrt(n)`).
+    out.sort_unstable();
+    out
+}
+
 /// The most blocks merged into one.
 const MERGED_FACTOR: u64 = 4096;
 
@@ -303,17 +324,18 @@ fn merged_blocks(config: &LaunchConfig, image: &CpuImage, workers: u64) -> Launc
     let extent = u64::from(config.grid[axis]);
     let others = config.blocks() / extent.max(1);
     let threads = config.threads_per_block();
-    // The largest allowed factor leaving at least `blocks` blocks (a bounded
-    // search: a launch must not cost a scan of a billion-block grid).
     let per_thread = image.scratch_bytes_per_thread().max(1);
     let most = extent
         .min(MERGED_THREADS / threads.max(1))
         .min(MERGED_SCRATCH / (threads.max(1) * per_thread))
         .min(MERGED_FACTOR);
+    // The allowed factors, and the largest leaving at least `blocks` blocks.
+    let factors = divisors_up_to(extent, most);
     let largest = |blocks: u64| {
-        (1..=most)
+        factors
+            .iter()
             .rev()
-            .filter(|k| extent % k == 0)
+            .copied()
             .find(|&k| (extent / k) * others >= blocks)
             .unwrap_or(1)
     };
@@ -595,6 +617,21 @@ impl Device for CpuDevice {
                 "elapsed time between events that were not both recorded: record each event first"
                     .into(),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::divisors_up_to;
+
+    #[test]
+    fn divisors_match_a_scan() {
+        for n in [1u64, 2, 12, 97, 129, 360, 4096, 39_062, 1_000_000] {
+            for most in [1u64, 3, 50, 4096, 2_000_000] {
+                let scan: Vec<u64> = (1..=most.min(n)).filter(|k| n % k == 0).collect();
+                assert_eq!(divisors_up_to(n, most), scan, "n {n}, most {most}");
+            }
         }
     }
 }
