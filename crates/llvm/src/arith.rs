@@ -87,7 +87,7 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
         .into())
     }
 
-    fn int_binary(
+    pub(crate) fn int_binary(
         &mut self,
         o: BinaryOp,
         s: Scalar,

@@ -266,6 +266,9 @@ fn compile_in(
     // SAFETY: `addr` is the JIT-compiled `i32 (ptr, ptr)` wrapper, whose C
     // signature is exactly `HostEntry`.
     let entry: HostEntry = unsafe { std::mem::transmute::<usize, HostEntry>(addr) };
+    if std::env::var_os("HYPERSONIC_PERF_MAP").is_some() {
+        write_perf_map(&engine, &optimized);
+    }
     let t3 = Instant::now();
     Ok(HostModule {
         entry,
@@ -285,6 +288,35 @@ fn compile_in(
         ir_text: OnceLock::new(),
         asm_text: OnceLock::new(),
     })
+}
+
+/// Appends the module's functions to `/tmp/perf-<pid>.map`, where `perf
+/// report` looks up the names of JIT-compiled code (`HYPERSONIC_PERF_MAP=1`;
+/// for whoever profiles kernels). A function's size is taken as the distance
+/// to the next one, so offsets within it can be matched to `inspect_cpu_asm`.
+fn write_perf_map(engine: &inkwell::execution_engine::ExecutionEngine<'_>, module: &Module<'_>) {
+    use std::io::Write;
+    let mut found: Vec<(usize, String)> = module
+        .get_functions()
+        .filter(|f| f.count_basic_blocks() > 0)
+        .filter_map(|f| {
+            let name = f.get_name().to_str().ok()?.to_string();
+            Some((engine.get_function_address(&name).ok()?, name))
+        })
+        .collect();
+    found.sort();
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let Ok(mut out) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    for (k, (addr, name)) in found.iter().enumerate() {
+        let size = found.get(k + 1).map_or(0x10000, |next| next.0 - addr);
+        let _ = writeln!(out, "{addr:x} {size:x} {name}");
+    }
 }
 
 impl HostModule {

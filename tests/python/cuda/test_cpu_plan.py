@@ -114,3 +114,5 @@ def test_scan_recomputes_lane_and_warp():
     facts = plan_of(m.block_scan, (a, np.zeros(1000, np.int64), np.zeros(4, np.int64)))
     assert {"lane", "warp", "tid"} <= set(facts["recomputed locals"].split())
     assert "lane" not in facts["scratch locals"].split()
+    # Both warp scans (the values', the warp totals') run as scans per warp.
+    assert facts["warp scans of"].split() == ["warp_inclusive_scan.value"] * 2

@@ -24,7 +24,10 @@ use inkwell::{AddressSpace, IntPredicate as IP};
 
 use super::geometry::{Recompute, Step};
 use super::loop_hints::{AccessGroup, ThreadLoopId};
-use super::plan::{Counted, Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId};
+use super::plan::{
+    uses, Counted, Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId,
+};
+use super::warp_scan;
 use super::{array_value, ThreadState, WARP};
 use crate::function::{internal_name, unsupported, FnGen, ModGen, R};
 use crate::{attrs, types, CodegenError, HostOptions};
@@ -276,6 +279,8 @@ struct Emitter<'p, 'a, 'ctx> {
     /// Per-thread storage: base pointer and element size.
     vals: HashMap<ValueId, (PointerValue<'ctx>, u64, BasicTypeEnum<'ctx>)>,
     locals: HashMap<u32, (PointerValue<'ctx>, u64)>,
+    /// Per scratch local, the alloca that a region works on (see `region`).
+    local_copies: HashMap<u32, PointerValue<'ctx>>,
     arrays: HashMap<ValueId, (PointerValue<'ctx>, u64, &'a Op)>,
     exited: Option<PointerValue<'ctx>>,
     uslots: HashMap<ValueId, PointerValue<'ctx>>,
@@ -445,6 +450,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             block_dim,
             vals: HashMap::new(),
             locals: HashMap::new(),
+            local_copies: HashMap::new(),
             arrays: HashMap::new(),
             exited: None,
             uslots: HashMap::new(),
@@ -474,9 +480,15 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                     e.vals.insert(v, (base, size, t));
                 }
                 Item::Local(l) => {
-                    // Locals start zeroed, as on the host.
-                    g.b.build_memset(base, align as u32, ctx.i8_type().const_zero(), bytes)?;
+                    // Locals start zeroed, as on the host; the front end's
+                    // own initialisation at the top of the kernel, when it
+                    // comes first, already writes every thread's slot.
+                    if !written_first(f, LocalId(l)) {
+                        g.b.build_memset(base, align as u32, ctx.i8_type().const_zero(), bytes)?;
+                    }
                     e.locals.insert(l, (base, size));
+                    let t = types::ty(ctx, &f.locals[l as usize].ty);
+                    e.local_copies.insert(l, g.entry_alloca(t, "thread.local")?);
                 }
                 Item::Arr(v) => {
                     e.arrays.insert(v, (base, size, ops[&v]));
@@ -597,6 +609,12 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                     g.b.position_at_end(exit);
                 }
                 Node::Reduce { value, kind, pred } => self.reduce(g, *value, *kind, *pred)?,
+                // A result that no region reads (the value is not kept per thread) needs no scan.
+                Node::WarpScan(scan) => {
+                    if let Some(&(slots, _)) = self.locals.get(&scan.value.0) {
+                        warp_scan::emit(g, scan, slots, self.nthreads, self.bdim[0])?;
+                    }
+                }
             }
         }
         Ok(())
@@ -761,11 +779,35 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         } else {
             tid
         };
+        // The region's accesses to a scratch local go to a copy of the
+        // thread's slot, stored back at the end of the thread's iteration:
+        // the copy becomes SSA values, where a load after a (masked) store to
+        // the slot would wait for the store to reach memory.
+        let (mut vals, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
+        for s in &reg.stmts {
+            super::plan::uses(s, &mut vals, &mut read, &mut written);
+        }
         let mut saved_locals = Vec::new();
+        let mut write_back = Vec::new();
         for (&l, &(base, size)) in &self.locals {
             let p = self.slot_ptr(g, base, size, tid)?;
             saved_locals.push((l, g.locals[l as usize]));
-            g.locals[l as usize] = p;
+            let id = LocalId(l);
+            if !read.contains(&id) && !written.contains(&id) {
+                g.locals[l as usize] = p;
+                continue;
+            }
+            let t = types::ty(ctx, &g.f.locals[l as usize].ty);
+            let copy = self.local_copies[&l];
+            let v = g.b.build_load(t, p, "")?;
+            if let Some(i) = v.as_instruction_value() {
+                loop_id.mark_parallel(ctx, i);
+            }
+            g.b.build_store(copy, v)?;
+            g.locals[l as usize] = copy;
+            if written.contains(&id) {
+                write_back.push((copy, p, t));
+            }
         }
         // Threads that returned skip the rest of the block.
         let tret = g.new_block("thread.return");
@@ -792,10 +834,6 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         // Only those the region reads: the others' block-level operands may
         // not be computed yet (a region before the local's store).
         let mut recomputed = Vec::new();
-        let (mut vals, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
-        for s in &reg.stmts {
-            super::plan::uses(s, &mut vals, &mut read, &mut written);
-        }
         for (l, class) in self.plan.locals.iter().enumerate() {
             if *class != LocalClass::Recomputed || !read.contains(&LocalId(l as u32)) {
                 continue;
@@ -938,6 +976,13 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             g.b.build_store(p, ctx.i8_type().const_int(1, false))?;
         }
         g.b.build_unconditional_branch(xl)?;
+        // Every way out of a thread's iteration passes the innermost latch.
+        g.b.position_at_end(xl);
+        for (copy, p, t) in write_back {
+            let v = g.b.build_load(t, copy, "")?;
+            let st = g.b.build_store(p, v)?;
+            loop_id.mark_parallel(ctx, st);
+        }
         // Latches.
         let one = i32t.const_int(1, false);
         let zero = i32t.const_zero();
@@ -1022,7 +1067,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
 
     /// Lowers `end[axis]` to the threads that satisfy `cond`, when `cond` is
     /// an axis bound with block-level operands (values, or with `locals` also
-    /// reads of locals only the block writes).
+    /// reads of locals only the block writes), or `end` to no threads when
+    /// `cond` is itself such a value and false (`blockIdx.x > 0`).
     fn bound_axis(
         &self,
         g: &mut FnGen<'a, 'ctx>,
@@ -1031,7 +1077,17 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         end: &mut [IntValue<'ctx>; 3],
     ) -> R<bool> {
         let Some(ab) = self.plan.geometry.axis_bound(cond) else {
-            return Ok(false);
+            if g.f.value_type(cond) != &Type::BOOL {
+                return Ok(false);
+            }
+            let Some(c) = self.block_value_now(g, cond, locals)? else {
+                return Ok(false);
+            };
+            let zero = g.m.ctx.i32_type().const_zero();
+            end[0] =
+                g.b.build_select(c.into_int_value(), end[0], zero, "end")?
+                    .into_int_value();
+            return Ok(true);
         };
         let i64t = g.m.ctx.i64_type();
         let (Some(b), Some(off)) = (
@@ -1782,6 +1838,25 @@ fn loads_at(
 }
 
 /// How many statements anywhere in `b` store to local `l`.
+/// Whether the first statement of the kernel's top-level list that mentions
+/// local `l` stores it. Top-level statements run for every thread, in the
+/// first region (a region that only some threads run is predicated, and a
+/// store to a scratch local keeps a guard from bounding its thread loop), so
+/// every thread's slot is written before any thread reads it.
+fn written_first(f: &Function, l: LocalId) -> bool {
+    for s in &f.body.stmts {
+        if matches!(s, Stmt::Store { local, .. } if *local == l) {
+            return true;
+        }
+        let (mut v, mut r, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        uses(s, &mut v, &mut r, &mut w);
+        if r.contains(&l) || w.contains(&l) {
+            return false;
+        }
+    }
+    false
+}
+
 fn stores_to(b: &Block, l: LocalId) -> usize {
     let mut stores = Vec::new();
     for s in &b.stmts {

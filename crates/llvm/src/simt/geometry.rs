@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use hypersonic_ir::{BinaryOp, Block, CmpOp, Function, Geometry, LocalId, Op, Stmt, Type, ValueId};
 
 use super::plan::uses;
+use super::WARP;
 
 /// How to recompute a value from thread geometry: `steps` in order, the last
 /// one giving `value`.
@@ -223,6 +224,43 @@ impl GeometryValues<'_> {
             _ => None,
         }
     }
+}
+
+impl GeometryValues<'_> {
+    /// Whether `v` is the thread's lane in its warp: `cuda.laneid`
+    /// ([`Lane::Exact`]), or `threadIdx.x % 32` / `threadIdx.x & 31`
+    /// ([`Lane::ThreadX`]), directly, through integer casts (a lane fits any
+    /// integer type) or through qualifying locals.
+    pub(crate) fn lane(&self, v: ValueId) -> Option<Lane> {
+        let is_const = |c: ValueId, want: i64| matches!(self.op_of(c), Some(Op::Const(hypersonic_ir::Const::Int(i))) if *i == want);
+        let thread_x = |x: ValueId| self.thread_axis(x) == Some((0, None));
+        match self.op_of(v)? {
+            Op::LaneId => Some(Lane::Exact),
+            Op::Cast(w) if is_int(self.f.value_type(*w)) && is_int(self.f.value_type(v)) => {
+                self.lane(*w)
+            }
+            Op::LoadLocal(l) => self.lane(self.stored.get(l.0 as usize).copied()??),
+            Op::Binary(BinaryOp::Mod, x, c) if is_const(*c, WARP as i64) && thread_x(*x) => {
+                Some(Lane::ThreadX)
+            }
+            Op::Binary(BinaryOp::BitAnd, x, c) | Op::Binary(BinaryOp::BitAnd, c, x)
+                if is_const(*c, WARP as i64 - 1) && thread_x(*x) =>
+            {
+                Some(Lane::ThreadX)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A value that is the thread's lane (see [`GeometryValues::lane`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// `cuda.laneid`.
+    Exact,
+    /// `threadIdx.x % 32`: the lane when the block is one-dimensional or its
+    /// `x` extent is a multiple of 32 (warps are cut from the linear thread index).
+    ThreadX,
 }
 
 /// See [`GeometryValues::axis_bound`]: the threads satisfying a condition

@@ -26,6 +26,7 @@ pub(crate) mod loop_hints;
 mod merge;
 mod plan;
 mod privatize;
+mod warp_scan;
 
 pub use privatize::{ArraySlot, PrivateArray};
 

@@ -42,6 +42,7 @@ use hypersonic_ir::passes::uniformity::Uniformity;
 use hypersonic_ir::*;
 
 use super::geometry::GeometryValues;
+use super::warp_scan::{self, WarpScan};
 use crate::function::{unsupported, R};
 
 pub(crate) type RegionId = usize;
@@ -83,6 +84,9 @@ pub(crate) enum Node<'a> {
         /// A predicated loop, and the region that enters its threads.
         pred: Option<(LoopId, RegionId)>,
     },
+    /// A warp scan written as shuffle steps, run as a sequential scan of each
+    /// warp's slots of the value (see `warp_scan`).
+    WarpScan(WarpScan),
     /// `syncthreads_count/and/or`: a barrier and a reduction over the block.
     Reduce {
         value: ValueId,
@@ -229,10 +233,25 @@ impl Plan<'_> {
             .iter()
             .map(|a| format!("{}", a.param))
             .collect();
+        let mut scans = Vec::new();
+        fn walk(nodes: &[Node], out: &mut Vec<usize>) {
+            for n in nodes {
+                match n {
+                    Node::WarpScan(s) => out.push(s.value.0 as usize),
+                    Node::If { then_, else_, .. } => {
+                        walk(then_, out);
+                        walk(else_, out);
+                    }
+                    Node::Loop { body, .. } => walk(body, out),
+                    _ => {}
+                }
+            }
+        }
+        walk(&self.nodes, &mut scans);
         format!(
             "regions: {}\npredicated loops: {}\ncounted loops: {}\ninduction locals: {}\n\
              recomputed locals: {}\nscratch locals: {}\nprivate params: {}\n\
-             blocks y-major: {}\nscratch y-major: {}\n",
+             blocks y-major: {}\nscratch y-major: {}\nwarp scans of: {}\n",
             self.regions.len(),
             self.pred_loops,
             counted,
@@ -242,6 +261,7 @@ impl Plan<'_> {
             private.join(" "),
             self.blocks_y_major,
             self.scratch_y_major,
+            names(scans),
         )
     }
 }
@@ -987,6 +1007,16 @@ impl<'a> Sched<'a, '_> {
                     });
                 }
                 Stmt::Loop { body } => {
+                    if preds.is_empty() && lp.is_none() {
+                        if let Some(scan) =
+                            warp_scan::recognise(self.f, self.geometry, &b.stmts[..si], body)
+                        {
+                            self.note_thread_stmt(s);
+                            self.flush(&mut out, &mut pend, preds, lp);
+                            out.push(Node::WarpScan(scan));
+                            continue;
+                        }
+                    }
                     // A grid-stride or streaming loop runs in lockstep (see `lockstep`).
                     let lockstep = lp.is_none() && self.lockstep(body);
                     if !self.facts.has_sync(body) && !lockstep {
