@@ -227,3 +227,98 @@ def test_data_guard_around_a_loop(device):
     want = A @ B
     keep = flags[np.arange(19) % 24] > 0
     np.testing.assert_allclose(C, np.where(keep, want, -1.0), rtol=1e-12, atol=1e-12)
+
+
+# Equality guards: the CPU fallback runs only the threads they pick (one index
+# along an axis, or one lane in every 32), for any value, in range or not.
+
+
+@cuda.jit
+def one_thread_after_barrier(a, k, out):
+    s = cuda.shared.array(64, dtype=np.float64)
+    tid = cuda.threadIdx.x
+    s[tid] = a[cuda.grid(1)]
+    cuda.syncthreads()
+    if tid == k:
+        out[cuda.blockIdx.x] = s[0] + s[tid] * 2.0
+
+
+@pytest.mark.parametrize("k", [0, 5, 63, 64, -1])
+def test_one_thread_of_each_block(device, k):
+    a = random_array(64 * 5, np.float64, seed=3)
+    out = random_array(5, np.float64, seed=4)
+    want = out.copy()
+    if 0 <= k < 64:
+        blocks = a.reshape(5, 64)
+        want = blocks[:, 0] + blocks[:, k] * 2.0
+    one_thread_after_barrier[5, 64](a, k, out)
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def one_lane_per_warp(a, k, out):
+    i = cuda.grid(1)
+    lane = cuda.threadIdx.x % 32
+    v = a[i] * 3 + lane
+    if lane == k:
+        out[i] = v
+
+
+@cuda.jit
+def one_lane_per_warp_2d(a, k, out):
+    t = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
+    i = cuda.blockIdx.x * cuda.blockDim.x * cuda.blockDim.y + t
+    lane = cuda.threadIdx.x & 31
+    v = a[i] * 3 + lane
+    if lane == k:
+        out[i] = v
+
+
+@pytest.mark.parametrize("k", [0, 7, 31, 32, -3])
+@pytest.mark.parametrize("block", [(80,), (64,), (16, 4), (40, 3)])
+def test_one_lane_of_each_warp(device, k, block):
+    size, blocks = int(np.prod(block)), 3
+    a = random_array(size * blocks, np.int64, seed=5)
+    out = random_array(size * blocks, np.int64, seed=6)
+    want = out.copy()
+    t = np.arange(size * blocks) % size
+    x_lane = (t % block[0]) % 32
+    picked = x_lane == k
+    want[picked] = a[picked] * 3 + x_lane[picked]
+    kernel = one_lane_per_warp if len(block) == 1 else one_lane_per_warp_2d
+    kernel[blocks, block](a, k, out)
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def last_element(a, out):
+    i = cuda.grid(1)
+    if i == a.shape[0] - 1:
+        out[0] = a[i]
+
+
+@cuda.jit
+def one_row(a, k, out):
+    x, y = cuda.grid(2)
+    if cuda.threadIdx.y == k:
+        if x < out.shape[0] and y < out.shape[1]:
+            out[x, y] = a[x, y] + 1.0
+
+
+@pytest.mark.parametrize("n", [1, 100, 127, 128, 300])
+def test_one_grid_index(device, n):
+    a = random_array(n, np.float64, seed=7)
+    out = np.full(1, -1.0)
+    last_element[3, 128](a, out)
+    assert out[0] == (a[-1] if n <= 3 * 128 else -1.0)
+
+
+@pytest.mark.parametrize("k", [0, 3, 7, 8])
+def test_one_row_of_each_block(device, k):
+    a = random_array((20, 30), np.float64, seed=8)
+    out = random_array((20, 30), np.float64, seed=9)
+    want = out.copy()
+    rows = (np.arange(30) % 8) == k
+    want[:, rows] = a[:, rows] + 1.0
+    one_row[(3, 4), (8, 8)](a, k, out)
+    np.testing.assert_array_equal(out, want)

@@ -22,7 +22,7 @@ use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{AddressSpace, IntPredicate as IP};
 
-use super::geometry::{Recompute, Step};
+use super::geometry::{AxisEqual, Recompute, Step};
 use super::loop_hints::{AccessGroup, ThreadLoopId};
 use super::plan::{
     uses, Counted, Induction, LocalClass, LoopId, Node, Plan, Pred, Region, RegionId,
@@ -730,9 +730,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         self.prefetch_ahead(g, reg)?;
         if ends.bounded {
             let mut none = ctx.bool_type().const_zero();
-            for e in ends.end {
-                let zero = g.b.build_int_compare(IP::EQ, e, i32t.const_zero(), "")?;
-                none = g.b.build_or(none, zero, "")?;
+            for (b, e) in ends.begin.iter().zip(ends.end) {
+                let empty = g.b.build_int_compare(IP::UGE, *b, e, "")?;
+                none = g.b.build_or(none, empty, "")?;
             }
             g.b.build_conditional_branch(none, exit, heads[0])?;
         } else {
@@ -984,12 +984,11 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             loop_id.mark_parallel(ctx, st);
         }
         // Latches.
-        let one = i32t.const_int(1, false);
-        let zero = i32t.const_zero();
         for k in (0..3).rev() {
             let a = order[k];
             g.b.position_at_end(latches[k]);
-            let n = nuw_nsw_add(g, xyz[a], one)?;
+            let step = i32t.const_int(ends.step[a], false);
+            let n = nuw_nsw_add(g, xyz[a], step)?;
             let c = g.b.build_int_compare(IP::ULT, n, ends.end[a], "")?;
             let out = if k == 0 { exit } else { latches[k - 1] };
             let br = g.b.build_conditional_branch(c, heads[k], out)?;
@@ -997,7 +996,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 loop_id.attach(ctx, br);
             }
             let from = heads.get(k.wrapping_sub(1)).copied().unwrap_or(pre_branch);
-            phis[k].add_incoming(&[(&zero, from), (&n, latches[k])]);
+            phis[k].add_incoming(&[(&ends.begin[a], from), (&n, latches[k])]);
         }
         g.b.position_at_end(exit);
         // Per-thread values are gone after the loop.
@@ -1029,8 +1028,12 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
     /// The predicates are still tested per thread; the guard is not when every
     /// conjunct became a bound.
     fn thread_ends(&self, g: &mut FnGen<'a, 'ctx>, reg: &Region<'a>) -> R<ThreadEnds<'ctx>> {
+        let zero = g.m.ctx.i32_type().const_zero();
         let mut ends = ThreadEnds {
+            begin: [zero; 3],
             end: self.block_dim,
+            step: [1; 3],
+            picked: [false; 3],
             bounded: false,
             guard_implied: false,
             implied_preds: Vec::new(),
@@ -1045,7 +1048,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 for x in self.pred_conjuncts(g.f, c) {
                     // Evaluated in an earlier region: block-level code may
                     // have changed a local since, so only values count.
-                    let bounded = self.bound_axis(g, x, false, &mut ends.end)?;
+                    let bounded = self.bound_axis(g, x, false, &mut ends)?;
                     ends.bounded |= bounded;
                     all &= bounded;
                 }
@@ -1057,7 +1060,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         if let Some(conjuncts) = self.whole_region_guard(reg) {
             ends.guard_implied = true;
             for c in conjuncts {
-                let bounded = self.bound_axis(g, c, true, &mut ends.end)?;
+                let bounded = self.bound_axis(g, c, true, &mut ends)?;
                 ends.bounded |= bounded;
                 ends.guard_implied &= bounded;
             }
@@ -1074,8 +1077,12 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         g: &mut FnGen<'a, 'ctx>,
         cond: ValueId,
         locals: bool,
-        end: &mut [IntValue<'ctx>; 3],
+        ends: &mut ThreadEnds<'ctx>,
     ) -> R<bool> {
+        if let Some(eq) = self.plan.geometry.axis_equal(cond) {
+            return self.pick_threads(g, eq, locals, ends);
+        }
+        let end = &mut ends.end;
         let Some(ab) = self.plan.geometry.axis_bound(cond) else {
             if g.f.value_type(cond) != &Type::BOOL {
                 return Ok(false);
@@ -1129,6 +1136,59 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let cur = end[ab.axis];
         let tighter = g.b.build_int_compare(IP::ULT, e, cur, "")?;
         end[ab.axis] = g.b.build_select(tighter, e, cur, "end")?.into_int_value();
+        Ok(true)
+    }
+
+    /// Narrows `ends` to the threads of an [`AxisEqual`] condition with
+    /// block-level operands: one index along its axis, or every 32nd from
+    /// the lane's value. None when the value is out of range.
+    fn pick_threads(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        eq: AxisEqual,
+        locals: bool,
+        ends: &mut ThreadEnds<'ctx>,
+    ) -> R<bool> {
+        let a = eq.axis;
+        if ends.picked[a] {
+            return Ok(false);
+        }
+        let i64t = g.m.ctx.i64_type();
+        let i32t = g.m.ctx.i32_type();
+        let (Some(c), Some(off)) = (
+            self.block_int(g, eq.value, locals)?,
+            match eq.offset {
+                Some(o) => self.block_int(g, o, locals)?,
+                None => Some(i64t.const_zero()),
+            },
+        ) else {
+            return Ok(false);
+        };
+        let t = g.b.build_int_sub(c, off, "")?;
+        let limit = match eq.every {
+            Some(every) => i64t.const_int(every, false),
+            None => self.bdim[a],
+        };
+        let low = g.b.build_int_compare(IP::SGE, t, i64t.const_zero(), "")?;
+        let high = g.b.build_int_compare(IP::SLT, t, limit, "")?;
+        let valid = g.b.build_and(low, high, "")?;
+        let t32 = g.b.build_int_truncate(t, i32t, "")?;
+        let zero = i32t.const_zero();
+        let first = g.b.build_select(valid, t32, zero, "")?.into_int_value();
+        let last = match eq.every {
+            Some(_) => ends.end[a],
+            None => nuw_nsw_add(g, first, i32t.const_int(1, false))?,
+        };
+        let last = g.b.build_select(valid, last, zero, "")?.into_int_value();
+        let tighter = g.b.build_int_compare(IP::ULT, last, ends.end[a], "")?;
+        ends.end[a] =
+            g.b.build_select(tighter, last, ends.end[a], "end")?
+                .into_int_value();
+        ends.begin[a] = first;
+        if let Some(every) = eq.every {
+            ends.step[a] = every;
+        }
+        ends.picked[a] = true;
         Ok(true)
     }
 
@@ -1788,8 +1848,14 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
 
 /// The ends of a region's thread loops (see [`Emitter::thread_ends`]).
 struct ThreadEnds<'ctx> {
+    /// Per axis, the first thread: 0 or more.
+    begin: [IntValue<'ctx>; 3],
     /// Per axis, `blockDim` or less.
     end: [IntValue<'ctx>; 3],
+    /// Per axis, the distance between the threads run: 1, or 32 for a lane.
+    step: [u64; 3],
+    /// Per axis, whether `begin` or `step` was set (at most one equality per axis).
+    picked: [bool; 3],
     /// Some end is below `blockDim`.
     bounded: bool,
     /// The ends run exactly the threads that pass the region's guard.

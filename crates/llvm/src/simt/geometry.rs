@@ -253,6 +253,48 @@ impl GeometryValues<'_> {
     }
 }
 
+impl GeometryValues<'_> {
+    /// The threads for which `cond` holds, when it picks a few of them by
+    /// equality: `G == c` (or `c == G`) with `G` the thread's `threadIdx.a`
+    /// or its grid index `threadIdx.a + offset` (one index along `a`), or `G`
+    /// the lane `threadIdx.x % 32` (one `x` in every 32).
+    pub(crate) fn axis_equal(&self, cond: ValueId) -> Option<AxisEqual> {
+        let Some((_, Op::Compare(CmpOp::Eq, a, b))) = self.defs.get(&cond) else {
+            return None;
+        };
+        [(*a, *b), (*b, *a)].into_iter().find_map(|(g, value)| {
+            if !is_int(self.f.value_type(value)) {
+                return None;
+            }
+            if let Some((axis, offset)) = self.thread_axis(g) {
+                return Some(AxisEqual {
+                    axis,
+                    offset,
+                    value,
+                    every: None,
+                });
+            }
+            (self.lane(g)? == Lane::ThreadX).then_some(AxisEqual {
+                axis: 0,
+                offset: None,
+                value,
+                every: Some(WARP),
+            })
+        })
+    }
+}
+
+/// See [`GeometryValues::axis_equal`]: the threads satisfying a condition
+/// have `threadIdx[axis] + offset == value`, or with `every`,
+/// `threadIdx[axis] % every == value`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AxisEqual {
+    pub axis: usize,
+    pub offset: Option<ValueId>,
+    pub value: ValueId,
+    pub every: Option<u64>,
+}
+
 /// A value that is the thread's lane (see [`GeometryValues::lane`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lane {

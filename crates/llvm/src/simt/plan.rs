@@ -310,6 +310,21 @@ fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
     })
 }
 
+/// Whether `b` writes memory (array stores or atomics, at any depth).
+fn stores_memory(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::ArrayStore { .. } => true,
+        Stmt::Let { op, .. } => matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. }),
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => stores_memory(then_block) || stores_memory(else_block),
+        Stmt::Loop { body } => stores_memory(body),
+        _ => false,
+    })
+}
+
 /// Statements that synchronise threads (split regions).
 pub(crate) fn is_sync_op(op: &Op) -> bool {
     matches!(
@@ -541,6 +556,22 @@ fn loc_of(s: &Stmt) -> String {
 }
 
 impl<'a> Sched<'a, '_> {
+    /// Whether a region ends before any of `rest` (the statements after the
+    /// current one) runs per thread: they start with a synchronisation point
+    /// or the kernel's `return`, or are block-level lets up to one or to the
+    /// end of the block.
+    fn ends_region(&self, rest: &[Stmt]) -> bool {
+        for s in rest {
+            match s {
+                Stmt::Let { op, .. } if is_sync_op(op) => return true,
+                Stmt::Let { op, .. } if self.evaluable(op) => {}
+                Stmt::Barrier { .. } | Stmt::Return { .. } => return true,
+                _ => return false,
+            }
+        }
+        true
+    }
+
     fn evaluable(&self, op: &Op) -> bool {
         let pure = match op {
             Op::Param(_)
@@ -968,7 +999,31 @@ impl<'a> Sched<'a, '_> {
                     // In a predicated loop, `break`/`continue` are per thread.
                     if !sync && !streams && (!escape || lp.is_some()) {
                         self.note_thread_stmt(s);
+                        // A store by one lane of each warp (`if lane == 31:`)
+                        // at the end of a region: a region of its own, whose
+                        // thread loop visits those threads alone (see
+                        // `GeometryValues::axis_equal`), instead of a
+                        // vectorised loop scattering under a mask. (Not for
+                        // one thread, `if tid == 0:`: a region that reads a
+                        // value the previous one just stored waits for that
+                        // region's stores to reach the cache, which costs
+                        // more than the scatters when they went to memory.)
+                        let alone = preds.is_empty()
+                            && lp.is_none()
+                            && else_block.stmts.is_empty()
+                            && stores_memory(then_block)
+                            && self
+                                .geometry
+                                .axis_equal(*cond)
+                                .is_some_and(|eq| eq.every.is_some())
+                            && self.ends_region(&b.stmts[si + 1..]);
+                        if alone {
+                            self.flush(&mut out, &mut pend, preds, lp);
+                        }
                         pend.push(s);
+                        if alone {
+                            self.flush(&mut out, &mut pend, preds, lp);
+                        }
                         continue;
                     }
                     self.flush(&mut out, &mut pend, preds, lp);
