@@ -322,3 +322,50 @@ def test_one_row_of_each_block(device, k):
     want[:, rows] = a[:, rows] + 1.0
     one_row[(3, 4), (8, 8)](a, k, out)
     np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit
+def one_thread_inside_a_region(a, k, out, firsts):
+    """A store by one thread amid the block's other work (the CPU runs the
+    threads below, at and above `k` as three loops)."""
+    i = cuda.grid(1)
+    v = a[i] * 2.0
+    out[i] = v
+    if cuda.threadIdx.x == k:
+        firsts[cuda.blockIdx.x] = v + 1.0
+    out[i] += 1.0
+
+
+@cuda.jit
+def one_column_inside_a_region(a, k, out, col):
+    x, y = cuda.grid(2)
+    v = a[x, y] - 1.0
+    if y == k:
+        col[x] = v
+    out[x, y] = v * 3.0
+
+
+@pytest.mark.parametrize("k", [0, 1, 31, 63, 64, -2])
+def test_one_thread_amid_other_work(device, k):
+    a = random_array(64 * 4, np.float64, seed=10)
+    out = np.zeros_like(a)
+    firsts = random_array(4, np.float64, seed=11)
+    want_firsts = firsts.copy()
+    if 0 <= k < 64:
+        want_firsts = a.reshape(4, 64)[:, k] * 2.0 + 1.0
+    one_thread_inside_a_region[4, 64](a, k, out, firsts)
+    np.testing.assert_array_equal(out, a * 2.0 + 1.0)
+    np.testing.assert_array_equal(firsts, want_firsts)
+
+
+@pytest.mark.parametrize("k", [0, 5, 15, 16, 31, 40])
+def test_one_grid_column_amid_other_work(device, k):
+    a = random_array((16, 32), np.float64, seed=12)
+    out = np.zeros_like(a)
+    col = random_array(16, np.float64, seed=13)
+    want_col = col.copy()
+    if 0 <= k < 32:
+        want_col = a[:, k] - 1.0
+    one_column_inside_a_region[(2, 4), (8, 8)](a, k, out, col)
+    np.testing.assert_array_equal(out, (a - 1.0) * 3.0)
+    np.testing.assert_array_equal(col, want_col)

@@ -703,7 +703,77 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(())
     }
 
+    /// Emits region `r`: its thread loops, three times over when a store by
+    /// one thread (`if tid == c:`) sits inside it (see [`Peel`]).
     fn region(&mut self, g: &mut FnGen<'a, 'ctx>, r: RegionId) -> R<()> {
+        let Some((eq, cond)) = self.peelable_guard(r) else {
+            return self.thread_loops(g, r, None);
+        };
+        let i64t = g.m.ctx.i64_type();
+        let (Some(c), Some(off)) = (
+            self.block_int(g, eq.value, true)?,
+            match eq.offset {
+                Some(o) => self.block_int(g, o, true)?,
+                None => Some(i64t.const_zero()),
+            },
+        ) else {
+            return self.thread_loops(g, r, None);
+        };
+        let index = g.b.build_int_sub(c, off, "picked")?;
+        for part in [Part::Below, Part::At, Part::Above] {
+            let peel = Peel {
+                axis: eq.axis,
+                index,
+                part,
+                cond,
+            };
+            self.thread_loops(g, r, Some(&peel))?;
+        }
+        Ok(())
+    }
+
+    /// A guard of region `r` worth peeling: an `if` (without `else`) at the
+    /// region's top level that stores to memory, on a condition the region
+    /// computes that picks one index along an axis with block-level operands.
+    /// Only in regions all threads run whose thread loops are not bounded
+    /// by a guard already.
+    fn peelable_guard(&self, r: RegionId) -> Option<(AxisEqual, ValueId)> {
+        let reg = &self.plan.regions[r];
+        if !reg.preds.is_empty() || reg.init.is_some() || reg.brk.is_some() {
+            return None;
+        }
+        if self.whole_region_guard(reg).is_some() {
+            return None;
+        }
+        let defined_here = |c: ValueId| {
+            reg.stmts
+                .iter()
+                .any(|s| matches!(s, Stmt::Let { value, .. } if *value == c))
+        };
+        reg.stmts.iter().find_map(|s| match s {
+            Stmt::If {
+                cond,
+                then_block,
+                else_block,
+            } if else_block.stmts.is_empty()
+                && super::plan::stores_memory(then_block)
+                && defined_here(*cond) =>
+            {
+                let eq = self.plan.geometry.axis_equal(*cond)?;
+                eq.every.is_none().then_some((eq, *cond))
+            }
+            _ => None,
+        })
+    }
+
+    /// The loops over region `r`'s threads; with `peel`, over one part of
+    /// them only, in which the peeled guard is known.
+    fn thread_loops(
+        &mut self,
+        g: &mut FnGen<'a, 'ctx>,
+        r: RegionId,
+        peel: Option<&Peel<'ctx>>,
+    ) -> R<()> {
         let ctx = g.m.ctx;
         let i64t = ctx.i64_type();
         let i32t = ctx.i32_type();
@@ -726,7 +796,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let exit = g.new_block("threads.end");
         // A region for the threads with `threadIdx.x < b` or `i < n` (a grid
         // index) loops over those alone.
-        let ends = self.thread_ends(g, reg)?;
+        let mut ends = self.thread_ends(g, reg)?;
+        if let Some(p) = peel {
+            self.peel_part(g, p, &mut ends)?;
+        }
         self.prefetch_ahead(g, reg)?;
         if ends.bounded {
             let mut none = ctx.bool_type().const_zero();
@@ -953,6 +1026,14 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                             g.v(*value)?
                         }
                     };
+                    // The peeled guard holds for this part's threads, or for none.
+                    let val = match peel {
+                        Some(p) if p.cond == *value => ctx
+                            .bool_type()
+                            .const_int(u64::from(p.part == Part::At), false)
+                            .into(),
+                        _ => val,
+                    };
                     g.values[value.0 as usize] = Some(val);
                     if self.vals.contains_key(value) {
                         self.store_val(g, *value, val, tid)?;
@@ -1139,6 +1220,51 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(true)
     }
 
+    /// Narrows `ends` to one part of a peeled region: the threads below the
+    /// picked index on its axis, at it, or above it (clamped to the block).
+    fn peel_part(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        p: &Peel<'ctx>,
+        ends: &mut ThreadEnds<'ctx>,
+    ) -> R<()> {
+        let i64t = g.m.ctx.i64_type();
+        let i32t = g.m.ctx.i32_type();
+        let dim = self.bdim[p.axis];
+        let clamp = |g: &mut FnGen<'a, 'ctx>, v: IntValue<'ctx>| -> R<IntValue<'ctx>> {
+            let neg = g.b.build_int_compare(IP::SLT, v, i64t.const_zero(), "")?;
+            let v =
+                g.b.build_select(neg, i64t.const_zero(), v, "")?
+                    .into_int_value();
+            let big = g.b.build_int_compare(IP::SGT, v, dim, "")?;
+            let v = g.b.build_select(big, dim, v, "")?.into_int_value();
+            Ok(g.b.build_int_truncate(v, i32t, "")?)
+        };
+        let at = clamp(g, p.index)?;
+        let next = g.b.build_int_add(p.index, i64t.const_int(1, false), "")?;
+        let after = clamp(g, next)?;
+        let a = p.axis;
+        let (begin, end) = match p.part {
+            Part::Below => (None, Some(at)),
+            Part::At => (Some(at), Some(after)),
+            Part::Above => (Some(after), None),
+        };
+        if let Some(b) = begin {
+            let later = g.b.build_int_compare(IP::UGT, b, ends.begin[a], "")?;
+            ends.begin[a] =
+                g.b.build_select(later, b, ends.begin[a], "")?
+                    .into_int_value();
+        }
+        if let Some(e) = end {
+            let sooner = g.b.build_int_compare(IP::ULT, e, ends.end[a], "")?;
+            ends.end[a] =
+                g.b.build_select(sooner, e, ends.end[a], "")?
+                    .into_int_value();
+        }
+        ends.bounded = true;
+        Ok(())
+    }
+
     /// Narrows `ends` to the threads of an [`AxisEqual`] condition with
     /// block-level operands: one index along its axis, or every 32nd from
     /// the lane's value. None when the value is out of range.
@@ -1298,7 +1424,6 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         }
         let ctx = g.m.ctx;
         let i64t = ctx.i64_type();
-        let i32t = ctx.i32_type();
         let v0 = self.thread0_value(g, l, &c)?;
         let v0 = g.b.build_int_s_extend_or_bit_cast(v0, i64t, "")?;
         let step = g.v(c.induction.step)?.into_int_value();
@@ -1322,6 +1447,23 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let most = i64t.const_int(PREFETCH_LINES * 64, false);
             let small = g.b.build_int_compare(IP::ULT, span, most, "")?;
             let span = g.b.build_select(small, span, most, "")?.into_int_value();
+            self.prefetch_lines(g, start, span)?;
+        }
+        Ok(())
+    }
+
+    /// Prefetches the cache lines of `span` bytes from `start` (reads, kept in
+    /// every cache level).
+    fn prefetch_lines(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        start: PointerValue<'ctx>,
+        span: IntValue<'ctx>,
+    ) -> R<()> {
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let i32t = ctx.i32_type();
+        {
             let head = g.new_block("prefetch");
             let done = g.new_block("prefetch.done");
             let pre = g.current();
@@ -1863,6 +2005,25 @@ struct ThreadEnds<'ctx> {
     /// The predicates (indices into `Region::preds`) every thread of the
     /// loops passes.
     implied_preds: Vec<usize>,
+}
+
+/// A region run in three parts along an axis (`if tid == c:` inside it, a
+/// store by one thread that a vectorised loop would scatter under a mask for
+/// every vector of threads): the threads below `index`, the one at it, and
+/// those above, each part with the guard's condition known.
+struct Peel<'ctx> {
+    axis: usize,
+    /// The picked index along `axis` (`c - offset`), as `i64`; any value.
+    index: IntValue<'ctx>,
+    part: Part,
+    cond: ValueId,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Below,
+    At,
+    Above,
 }
 
 /// Iterations ahead that a grid-stride loop's reads are prefetched.

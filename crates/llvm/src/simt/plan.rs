@@ -311,7 +311,7 @@ fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
 }
 
 /// Whether `b` writes memory (array stores or atomics, at any depth).
-fn stores_memory(b: &Block) -> bool {
+pub(crate) fn stores_memory(b: &Block) -> bool {
     b.stmts.iter().any(|s| match s {
         Stmt::ArrayStore { .. } => true,
         Stmt::Let { op, .. } => matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. }),
