@@ -116,3 +116,13 @@ def test_scan_recomputes_lane_and_warp():
     assert "lane" not in facts["scratch locals"].split()
     # Both warp scans (the values', the warp totals') run as scans per warp.
     assert facts["warp scans of"].split() == ["warp_inclusive_scan.value"] * 2
+
+
+def test_block_prefetches_the_next_blocks_reads():
+    """`a[i]` at the grid index: each block prefetches a later block's piece."""
+    m = load("scan")
+    (a,) = m.make_inputs(1000, np.random.default_rng(0))
+    out, totals = np.zeros(1000, np.int64), np.zeros(4, np.int64)
+    m.block_scan[4, m.TPB](a, out, totals)
+    code = "".join(m.block_scan.inspect_llvm().values())
+    assert "llvm.prefetch" in code

@@ -706,6 +706,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
     /// Emits region `r`: its thread loops, three times over when a store by
     /// one thread (`if tid == c:`) sits inside it (see [`Peel`]).
     fn region(&mut self, g: &mut FnGen<'a, 'ctx>, r: RegionId) -> R<()> {
+        self.prefetch_next_blocks(g, &self.plan.regions[r])?;
         let Some((eq, cond)) = self.peelable_guard(r) else {
             return self.thread_loops(g, r, None);
         };
@@ -1452,6 +1453,61 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(())
     }
 
+    /// A region that reads 1-D arrays at the thread's grid index (`a[i]` with
+    /// `i = cuda.grid(1)`) prefetches what the block `NEXT_BLOCKS` ahead
+    /// will read there: a worker runs consecutive blocks, and one block's few
+    /// lines are too short a stream for the hardware prefetchers to run ahead.
+    fn prefetch_next_blocks(&self, g: &mut FnGen<'a, 'ctx>, reg: &Region<'a>) -> R<()> {
+        if reg.preds.iter().any(|p| matches!(p, Pred::Loop(_))) {
+            return Ok(());
+        }
+        let geo = &self.plan.geometry;
+        let mut offset = None;
+        let mut vars = Vec::new();
+        for l in 0..g.f.locals.len() {
+            if let Some((0, Some(off))) = geo.local_axis(LocalId(l as u32)) {
+                vars.push(LocalId(l as u32));
+                offset.get_or_insert(off);
+            }
+        }
+        let mut arrays = Vec::new();
+        for s in &reg.stmts {
+            loads_at(s, &vars, geo, &mut arrays);
+        }
+        let Some(off) = offset else {
+            return Ok(());
+        };
+        if arrays.is_empty() {
+            return Ok(());
+        }
+        let Some(off) = self.block_int(g, off, true)? else {
+            return Ok(());
+        };
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let ahead =
+            g.b.build_int_mul(self.bdim[0], i64t.const_int(NEXT_BLOCKS, false), "")?;
+        let first = g.b.build_int_add(off, ahead, "")?;
+        for a in arrays {
+            let Some(arr) = self.block_value_now(g, a, true)? else {
+                continue;
+            };
+            let arr = arr.into_struct_value();
+            let data = g.b.build_extract_value(arr, 0, "")?.into_pointer_value();
+            let strides = g.b.build_extract_value(arr, 2, "")?.into_array_value();
+            let stride = g.b.build_extract_value(strides, 0, "")?.into_int_value();
+            let at = g.b.build_int_mul(first, stride, "")?;
+            // SAFETY (for LLVM): only prefetched, never dereferenced.
+            let start = unsafe { g.b.build_gep(ctx.i8_type(), data, &[at], "")? };
+            let span = g.b.build_int_mul(self.bdim[0], stride, "")?;
+            let most = i64t.const_int(2 * PREFETCH_LINES * 64, false);
+            let small = g.b.build_int_compare(IP::ULT, span, most, "")?;
+            let span = g.b.build_select(small, span, most, "")?.into_int_value();
+            self.prefetch_lines(g, start, span)?;
+        }
+        Ok(())
+    }
+
     /// Prefetches the cache lines of `span` bytes from `start` (reads, kept in
     /// every cache level).
     fn prefetch_lines(
@@ -2028,6 +2084,11 @@ enum Part {
 
 /// Iterations ahead that a grid-stride loop's reads are prefetched.
 const PREFETCH_AHEAD: u64 = 4;
+
+/// Blocks ahead whose reads a block prefetches (see `prefetch_next_blocks`).
+/// On the scan example (10M elements, 2 cores): none 11.3-13.1 ms, 1 block
+/// ahead 10.2-11.3, 2 blocks 9.8-10.0, 4 blocks 10.1-10.9, 8 blocks 10.3-11.6.
+const NEXT_BLOCKS: u64 = 2;
 
 /// Cache lines prefetched per array and iteration, at most.
 const PREFETCH_LINES: u64 = 16;

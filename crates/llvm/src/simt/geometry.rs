@@ -91,6 +91,11 @@ impl<'a> GeometryValues<'a> {
         }
     }
 
+    /// [`Self::thread_axis`] of the value a qualifying local holds.
+    pub(crate) fn local_axis(&self, l: LocalId) -> Option<(usize, Option<ValueId>)> {
+        self.thread_axis(self.stored.get(l.0 as usize).copied()??)
+    }
+
     /// The statement defining `v` (anywhere in the kernel).
     pub(crate) fn stmt_of(&self, v: ValueId) -> Option<&'a Stmt> {
         self.defs.get(&v).map(|d| d.0)
