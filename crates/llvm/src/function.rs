@@ -184,6 +184,24 @@ impl<'a, 'ctx> FnGen<'a, 'ctx> {
                     CodegenError::Unsupported(format!("v{} has no type", value.0))
                 })?;
                 let v = self.op(op, rt)?;
+                // A SIMT thread loop over threads for which it is known.
+                // A constant also becomes an assumption on the computed
+                // value: `j == 0` known false still tells LLVM that `j - 1`
+                // is not negative (no wrap-around for `a[j - 1]`).
+                let v = match self.simt.as_ref().and_then(|st| st.known.get(value)) {
+                    Some(k) => {
+                        if let Some(c) = k.get_zero_extended_constant() {
+                            let holds = if c == 0 {
+                                self.b.build_not(v.into_int_value(), "")?
+                            } else {
+                                v.into_int_value()
+                            };
+                            self.intrinsic_call("llvm.assume", &[], &[holds.into()])?;
+                        }
+                        (*k).into()
+                    }
+                    None => v,
+                };
                 self.values[value.0 as usize] = Some(v);
             }
             Stmt::Store { local, value } => {

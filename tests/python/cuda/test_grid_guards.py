@@ -369,3 +369,29 @@ def test_one_grid_column_amid_other_work(device, k):
     one_column_inside_a_region[(2, 4), (8, 8)](a, k, out, col)
     np.testing.assert_array_equal(out, (a - 1.0) * 3.0)
     np.testing.assert_array_equal(col, want_col)
+
+
+@cuda.jit
+def two_columns(a, p, q, out):
+    """Two equality tests of one axis deciding loads (the CPU runs the columns
+    below, at and between them as separate loops; `j - 1` wraps at 0)."""
+    i, j = cuda.grid(2)
+    if i < out.shape[0] and j < out.shape[1]:
+        if j == p:
+            out[i, j] += a[i, j]
+        elif j == q:
+            out[i, j] += a[i, j] * 3.0
+        else:
+            out[i, j] += a[i, j - 1] * 2.0 + a[i, j]
+
+
+@pytest.mark.parametrize("p, q", [(0, 40), (40, 0), (5, 5), (-1, 100), (0, 0), (17, 18),
+                                  (44, 3), (-5, 20)])
+def test_two_equal_columns(device, p, q):
+    a = random_array((20, 45), np.float64, seed=14)
+    out = random_array((20, 45), np.float64, seed=15)
+    j = np.arange(45)
+    shifted = a[:, j - 1] * 2.0 + a  # Python's wrap: column -1 is the last
+    want = out + np.where(j == p, a, np.where(j == q, a * 3.0, shifted))
+    two_columns[(3, 6), (8, 8)](a, p, q, out)
+    np.testing.assert_array_equal(out, want)

@@ -388,6 +388,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             private_mask,
             parallel_loop: None,
             slot_locals: Default::default(),
+            known: Default::default(),
         }));
 
         // Scratch layout.
@@ -703,68 +704,135 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(())
     }
 
-    /// Emits region `r`: its thread loops, three times over when a store by
-    /// one thread (`if tid == c:`) sits inside it (see [`Peel`]).
+    /// Emits region `r`: its thread loops, in parts along the innermost axis
+    /// when equality tests of that axis decide its control flow (see [`Peel`]).
     fn region(&mut self, g: &mut FnGen<'a, 'ctx>, r: RegionId) -> R<()> {
         self.prefetch_next_blocks(g, &self.plan.regions[r])?;
-        let Some((eq, cond)) = self.peelable_guard(r) else {
+        let Some((axis, tests)) = self.peelable_tests(r) else {
             return self.thread_loops(g, r, None);
         };
         let i64t = g.m.ctx.i64_type();
-        let (Some(c), Some(off)) = (
-            self.block_int(g, eq.value, true)?,
-            match eq.offset {
-                Some(o) => self.block_int(g, o, true)?,
-                None => Some(i64t.const_zero()),
-            },
-        ) else {
-            return self.thread_loops(g, r, None);
-        };
-        let index = g.b.build_int_sub(c, off, "picked")?;
-        for part in [Part::Below, Part::At, Part::Above] {
+        let mut picked = Vec::new();
+        for (cond, eq) in &tests {
+            let (Some(c), Some(off)) = (
+                self.block_int(g, eq.value, true)?,
+                match eq.offset {
+                    Some(o) => self.block_int(g, o, true)?,
+                    None => Some(i64t.const_zero()),
+                },
+            ) else {
+                return self.thread_loops(g, r, None);
+            };
+            picked.push((*cond, g.b.build_int_sub(c, off, "picked")?));
+        }
+        // The picked indices in order (one test: both the same).
+        let first = picked[0].1;
+        let last = picked.last().map_or(first, |p| p.1);
+        let less = g.b.build_int_compare(IP::SLT, first, last, "")?;
+        let lo = g.b.build_select(less, first, last, "")?.into_int_value();
+        let hi = g.b.build_select(less, last, first, "")?.into_int_value();
+        let one = i64t.const_int(1, false);
+        let lo1 = g.b.build_int_add(lo, one, "")?;
+        let hi1 = g.b.build_int_add(hi, one, "")?;
+        let after_lo = g.b.build_int_compare(IP::SGT, hi, lo, "")?;
+        let hi_begin = g.b.build_select(after_lo, hi, lo1, "")?.into_int_value();
+        let bool_t = g.m.ctx.bool_type();
+        let none_hold: Vec<_> = picked
+            .iter()
+            .map(|(c, _)| (*c, bool_t.const_zero()))
+            .collect();
+        let at =
+            |g: &mut FnGen<'a, 'ctx>, p: IntValue<'ctx>| -> R<Vec<(ValueId, IntValue<'ctx>)>> {
+                picked
+                    .iter()
+                    .map(|(c, t)| Ok((*c, g.b.build_int_compare(IP::EQ, *t, p, "")?)))
+                    .collect()
+            };
+        let mut parts = vec![
+            (None, Some(lo), none_hold.clone(), false),
+            (Some(lo), Some(lo1), at(g, lo)?, true),
+        ];
+        if picked.len() > 1 {
+            parts.push((Some(lo1), Some(hi), none_hold.clone(), false));
+            parts.push((Some(hi_begin), Some(hi1), at(g, hi)?, true));
+        }
+        parts.push((Some(hi1), None, none_hold, false));
+        for (begin, end, known, single) in parts {
             let peel = Peel {
-                axis: eq.axis,
-                index,
-                part,
-                cond,
+                axis,
+                begin,
+                end,
+                known,
+                single,
             };
             self.thread_loops(g, r, Some(&peel))?;
         }
         Ok(())
     }
 
-    /// A guard of region `r` worth peeling: an `if` (without `else`) at the
-    /// region's top level that stores to memory, on a condition the region
-    /// computes that picks one index along an axis with block-level operands.
-    /// Only in regions all threads run whose thread loops are not bounded
-    /// by a guard already.
-    fn peelable_guard(&self, r: RegionId) -> Option<(AxisEqual, ValueId)> {
+    /// Equality tests worth peeling region `r` by: one or two `Let`s of the
+    /// region (at any depth) that compare the innermost loop axis' thread or
+    /// grid index with a block-level value (`j == 0`, `j == m - 1`), when some
+    /// `if` of the region reads or writes memory under a condition (masked
+    /// loads and stores, or scatters, in a vectorised loop). Only in regions
+    /// all threads run, whose thread loops no equality guard narrows already.
+    fn peelable_tests(&self, r: RegionId) -> Option<(usize, Vec<(ValueId, AxisEqual)>)> {
         let reg = &self.plan.regions[r];
         if !reg.preds.is_empty() || reg.init.is_some() || reg.brk.is_some() {
             return None;
         }
-        if self.whole_region_guard(reg).is_some() {
-            return None;
-        }
-        let defined_here = |c: ValueId| {
-            reg.stmts
-                .iter()
-                .any(|s| matches!(s, Stmt::Let { value, .. } if *value == c))
-        };
-        reg.stmts.iter().find_map(|s| match s {
-            Stmt::If {
-                cond,
-                then_block,
-                else_block,
-            } if else_block.stmts.is_empty()
-                && super::plan::stores_memory(then_block)
-                && defined_here(*cond) =>
-            {
-                let eq = self.plan.geometry.axis_equal(*cond)?;
-                eq.every.is_none().then_some((eq, *cond))
+        let geo = &self.plan.geometry;
+        if let Some(guard) = self.whole_region_guard(reg) {
+            if guard.iter().any(|c| geo.axis_equal(*c).is_some()) {
+                return None;
             }
-            _ => None,
-        })
+        }
+        let axis = if self.plan.y_inner[r] { 1 } else { 0 };
+        let mut tests: Vec<(ValueId, AxisEqual)> = Vec::new();
+        let mut guarded_memory = false;
+        fn walk(
+            stmts: &mut dyn Iterator<Item = &Stmt>,
+            geo: &super::geometry::GeometryValues<'_>,
+            axis: usize,
+            tests: &mut Vec<(ValueId, AxisEqual)>,
+            guarded_memory: &mut bool,
+        ) {
+            for s in stmts {
+                match s {
+                    Stmt::Let { value, .. } => {
+                        if let Some(eq) = geo.axis_equal(*value) {
+                            if eq.axis == axis && eq.every.is_none() {
+                                tests.push((*value, eq));
+                            }
+                        }
+                    }
+                    Stmt::If {
+                        then_block,
+                        else_block,
+                        ..
+                    } => {
+                        *guarded_memory |= super::plan::accesses_memory(then_block)
+                            || super::plan::accesses_memory(else_block);
+                        walk(
+                            &mut then_block.stmts.iter().chain(&else_block.stmts),
+                            geo,
+                            axis,
+                            tests,
+                            guarded_memory,
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        walk(
+            &mut reg.stmts.iter().copied(),
+            geo,
+            axis,
+            &mut tests,
+            &mut guarded_memory,
+        );
+        (guarded_memory && (1..=2).contains(&tests.len())).then_some((axis, tests))
     }
 
     /// The loops over region `r`'s threads; with `peel`, over one part of
@@ -800,6 +868,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let mut ends = self.thread_ends(g, reg)?;
         if let Some(p) = peel {
             self.peel_part(g, p, &mut ends)?;
+            if let Some(st) = g.simt.as_mut() {
+                st.known = p.known.iter().copied().collect();
+            }
         }
         self.prefetch_ahead(g, reg)?;
         if ends.bounded {
@@ -835,7 +906,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let t = g.b.build_int_nuw_mul(t, self.bdim[0], "")?;
         let tid = g.b.build_int_nuw_add(t, x64, "tid")?;
         let xyz = [xv, yv, zv];
-        let loop_id = ThreadLoopId::new(ctx, self.access_group);
+        // A part of a peeled region that is one index along the axis: its
+        // innermost loop stays scalar (LLVM may still vectorise an outer one).
+        let vectorize = peel.is_none_or(|p| !p.single);
+        let loop_id = ThreadLoopId::new(ctx, self.access_group, vectorize);
         if let Some(st) = g.simt.as_mut() {
             st.tid = Some(tid);
             st.tid_xyz = Some(xyz);
@@ -1027,14 +1101,6 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                             g.v(*value)?
                         }
                     };
-                    // The peeled guard holds for this part's threads, or for none.
-                    let val = match peel {
-                        Some(p) if p.cond == *value => ctx
-                            .bool_type()
-                            .const_int(u64::from(p.part == Part::At), false)
-                            .into(),
-                        _ => val,
-                    };
                     g.values[value.0 as usize] = Some(val);
                     if self.vals.contains_key(value) {
                         self.store_val(g, *value, val, tid)?;
@@ -1087,6 +1153,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             st.tid = None;
             st.tid_xyz = None;
             st.parallel_loop = None;
+            st.known.clear();
         }
         for (l, p) in saved_locals {
             g.locals[l as usize] = p;
@@ -1221,8 +1288,8 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         Ok(true)
     }
 
-    /// Narrows `ends` to one part of a peeled region: the threads below the
-    /// picked index on its axis, at it, or above it (clamped to the block).
+    /// Narrows `ends` to one part of a peeled region (its range along the
+    /// axis, clamped to the block).
     fn peel_part(
         &self,
         g: &mut FnGen<'a, 'ctx>,
@@ -1241,22 +1308,16 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             let v = g.b.build_select(big, dim, v, "")?.into_int_value();
             Ok(g.b.build_int_truncate(v, i32t, "")?)
         };
-        let at = clamp(g, p.index)?;
-        let next = g.b.build_int_add(p.index, i64t.const_int(1, false), "")?;
-        let after = clamp(g, next)?;
         let a = p.axis;
-        let (begin, end) = match p.part {
-            Part::Below => (None, Some(at)),
-            Part::At => (Some(at), Some(after)),
-            Part::Above => (Some(after), None),
-        };
-        if let Some(b) = begin {
+        if let Some(b) = p.begin {
+            let b = clamp(g, b)?;
             let later = g.b.build_int_compare(IP::UGT, b, ends.begin[a], "")?;
             ends.begin[a] =
                 g.b.build_select(later, b, ends.begin[a], "")?
                     .into_int_value();
         }
-        if let Some(e) = end {
+        if let Some(e) = p.end {
+            let e = clamp(g, e)?;
             let sooner = g.b.build_int_compare(IP::ULT, e, ends.end[a], "")?;
             ends.end[a] =
                 g.b.build_select(sooner, e, ends.end[a], "")?
@@ -1670,6 +1731,22 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 },
                 _ => Ok(None),
             },
+            // `m - 1`: arithmetic on such values, evaluated here.
+            Some(op @ (Op::Const(_) | Op::Cast(_) | Op::Unary(..) | Op::Binary(..))) => {
+                let Some(def) = self.plan.geometry.stmt_of(v) else {
+                    return Ok(None);
+                };
+                for w in op.operands() {
+                    let Some(x) = self.uniform_value(g, w, locals, shadowed)? else {
+                        return Ok(None);
+                    };
+                    shadowed.push((w, g.values[w.0 as usize]));
+                    g.values[w.0 as usize] = Some(x);
+                }
+                shadowed.push((v, g.values[v.0 as usize]));
+                g.stmt(def)?;
+                Ok(Some(g.v(v)?))
+            }
             Some(Op::ArrayDim(a, _) | Op::ArrayStride(a, _)) => {
                 let Some(av) = self.uniform_value(g, *a, locals, shadowed)? else {
                     return Ok(None);
@@ -2063,23 +2140,21 @@ struct ThreadEnds<'ctx> {
     implied_preds: Vec<usize>,
 }
 
-/// A region run in three parts along an axis (`if tid == c:` inside it, a
-/// store by one thread that a vectorised loop would scatter under a mask for
-/// every vector of threads): the threads below `index`, the one at it, and
-/// those above, each part with the guard's condition known.
+/// One part of a region run in parts along its innermost axis: equality
+/// tests of that axis (`j == 0 or j == m - 1` at a stencil's edges, `tid ==
+/// 0` before a store) would make a vectorised loop mask its loads and stores
+/// (or scatter) for every vector of threads. The axis is cut at the picked
+/// indices: the threads below the first, at it, between, at the second, and
+/// above, each part with every test's value known.
 struct Peel<'ctx> {
     axis: usize,
-    /// The picked index along `axis` (`c - offset`), as `i64`; any value.
-    index: IntValue<'ctx>,
-    part: Part,
-    cond: ValueId,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Below,
-    At,
-    Above,
+    /// The part's range along `axis` (`None`: the block's own end), any `i64`.
+    begin: Option<IntValue<'ctx>>,
+    end: Option<IntValue<'ctx>>,
+    /// Each test's value for the part's threads.
+    known: Vec<(ValueId, IntValue<'ctx>)>,
+    /// The part is one index along `axis`.
+    single: bool,
 }
 
 /// Iterations ahead that a grid-stride loop's reads are prefetched.

@@ -22,8 +22,9 @@
 
 use inkwell::context::Context;
 use inkwell::llvm_sys::core::{
-    LLVMConstInt, LLVMGetMDKindIDInContext, LLVMInt32TypeInContext, LLVMMDNodeInContext2,
-    LLVMMDStringInContext2, LLVMMetadataAsValue, LLVMSetMetadata, LLVMValueAsMetadata,
+    LLVMConstInt, LLVMGetMDKindIDInContext, LLVMInt1TypeInContext, LLVMInt32TypeInContext,
+    LLVMMDNodeInContext2, LLVMMDStringInContext2, LLVMMetadataAsValue, LLVMSetMetadata,
+    LLVMValueAsMetadata,
 };
 use inkwell::llvm_sys::debuginfo::{LLVMMetadataReplaceAllUsesWith, LLVMTemporaryMDNode};
 use inkwell::llvm_sys::prelude::LLVMMetadataRef;
@@ -77,8 +78,9 @@ impl AccessGroup {
 
 impl ThreadLoopId {
     /// A new loop's ID: distinct (it refers to itself, as LLVM requires),
-    /// asking for no interleaving and declaring `group` parallel.
-    pub(crate) fn new(ctx: &Context, group: AccessGroup) -> ThreadLoopId {
+    /// asking for no interleaving and declaring `group` parallel; with
+    /// `vectorize` false, also asking to stay scalar (a loop over one thread).
+    pub(crate) fn new(ctx: &Context, group: AccessGroup, vectorize: bool) -> ThreadLoopId {
         // SAFETY: every reference is created in `ctx` and used at once; the
         // temporary node is consumed by the replacement, which makes the loop
         // ID refer to itself.
@@ -91,7 +93,13 @@ impl ThreadLoopId {
             let interleave = node(&mut [string("llvm.loop.interleave.count"), one]);
             let parallel = node(&mut [string("llvm.loop.parallel_accesses"), group.0]);
             let temp = LLVMTemporaryMDNode(c, std::ptr::null_mut(), 0);
-            let id = node(&mut [temp, interleave, parallel]);
+            let id = if vectorize {
+                node(&mut [temp, interleave, parallel])
+            } else {
+                let off = LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c), 0, 0));
+                let scalar = node(&mut [string("llvm.loop.vectorize.enable"), off]);
+                node(&mut [temp, interleave, parallel, scalar])
+            };
             LLVMMetadataReplaceAllUsesWith(temp, id);
             ThreadLoopId { id, group: group.0 }
         }

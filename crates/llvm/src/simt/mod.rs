@@ -221,6 +221,9 @@ pub(crate) struct ThreadState<'ctx> {
     pub parallel_loop: Option<loop_hints::ThreadLoopId>,
     /// The locals kept per thread in scratch (each thread its own slot).
     pub slot_locals: std::collections::HashSet<u32>,
+    /// Conditions known for every thread of the current thread loops (a part
+    /// of a peeled region): their `Let` gives this value instead.
+    pub known: HashMap<hypersonic_ir::ValueId, IntValue<'ctx>>,
 }
 
 fn elements(shape: &[i64]) -> R<u32> {

@@ -310,8 +310,23 @@ fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
     })
 }
 
+/// Whether `b` reads or writes arrays (loads, stores or atomics, at any depth).
+pub(crate) fn accesses_memory(b: &Block) -> bool {
+    stores_memory(b)
+        || b.stmts.iter().any(|s| match s {
+            Stmt::Let { op, .. } => matches!(op, Op::ArrayLoad(..)),
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => accesses_memory(then_block) || accesses_memory(else_block),
+            Stmt::Loop { body } => accesses_memory(body),
+            _ => false,
+        })
+}
+
 /// Whether `b` writes memory (array stores or atomics, at any depth).
-pub(crate) fn stores_memory(b: &Block) -> bool {
+fn stores_memory(b: &Block) -> bool {
     b.stmts.iter().any(|s| match s {
         Stmt::ArrayStore { .. } => true,
         Stmt::Let { op, .. } => matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. }),
