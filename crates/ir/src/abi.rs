@@ -79,6 +79,11 @@ pub struct BlockContext {
     /// with [`SCRATCH_GUARD_BYTES`] of readable memory before and after.
     pub scratch: *mut u8,
     pub scratch_bytes: u64,
+    /// Part `split_part` of `split_parts` (0 of 1 unless the kernel's block
+    /// function can split its grid-stride loop, see the CPU SIMT lowering's
+    /// `split`): the block runs only that share of the loop's iterations.
+    pub split_part: u32,
+    pub split_parts: u32,
 }
 
 /// Readable bytes (of any content) on each side of a block's scratch memory:

@@ -155,6 +155,10 @@ struct Launch {
     shared_bytes: u64,
     dynamic_shared_bytes: u64,
     scratch_bytes: u64,
+    /// Each block runs as this many parts, each a share of its loop's
+    /// iterations (see `CpuImage::splittable`); flat indices count parts
+    /// fastest.
+    parts: u32,
 }
 
 impl Launch {
@@ -212,15 +216,23 @@ impl Launch {
         let [gx, gy, _] = self.grid.map(u64::from);
         let (fast, slow) = if self.y_major { (1, 0) } else { (0, 1) };
         let (nf, ns) = (self.grid[fast], self.grid[slow]);
+        let parts = u64::from(self.parts.max(1));
+        let mut part = (lo % parts) as u32;
+        let block = lo / parts;
         let mut idx = [0u32; 3];
-        idx[fast] = (lo % u64::from(nf)) as u32;
-        idx[slow] = ((lo / u64::from(nf)) % u64::from(ns)) as u32;
-        idx[2] = (lo / (gx * gy)) as u32;
+        idx[fast] = (block % u64::from(nf)) as u32;
+        idx[slow] = ((block / u64::from(nf)) % u64::from(ns)) as u32;
+        idx[2] = (block / (gx * gy)) as u32;
         for _ in lo..hi {
-            let o = self.run_with(idx, args, mask, shared, scratch);
+            let o = self.run_with(idx, part, args, mask, shared, scratch);
             if o != Outcome::Done {
                 return o;
             }
+            part += 1;
+            if u64::from(part) < parts {
+                continue;
+            }
+            part = 0;
             idx[fast] += 1;
             if idx[fast] == nf {
                 idx[fast] = 0;
@@ -237,6 +249,7 @@ impl Launch {
     fn run_with(
         &self,
         block_idx: [u32; 3],
+        part: u32,
         args: *const u64,
         private_mask: u32,
         shared: &mut WorkerBuffer,
@@ -260,6 +273,8 @@ impl Launch {
             dynamic_shared_bytes: self.dynamic_shared_bytes,
             scratch: scratch_ptr,
             scratch_bytes: self.scratch_bytes,
+            split_part: part,
+            split_parts: self.parts.max(1),
         };
         // SAFETY: the block function's contract (CpuImage::new, or the SIMT
         // compiler's) and the slots' validity (Device::launch's caller).
@@ -294,6 +309,9 @@ fn divisors_up_to(n: u64, most: u64) -> Vec<u64> {
     out.sort_unstable();
     out
 }
+
+/// The most parts a block of a splittable kernel runs as.
+const MAX_PARTS: u64 = 256;
 
 /// The most blocks merged into one.
 const MERGED_FACTOR: u64 = 4096;
@@ -340,7 +358,11 @@ fn merged_blocks(config: &LaunchConfig, image: &CpuImage, workers: u64) -> Launc
             .unwrap_or(1)
     };
     let balanced = largest(workers * TASKS_PER_WORKER);
-    let k = if threads * balanced >= WIDE_THREADS {
+    let k = if image.splittable() {
+        // Parts of the blocks keep the workers busy: as few blocks as may be,
+        // each iteration then covering the grid's whole stride.
+        largest(1)
+    } else if threads * balanced >= WIDE_THREADS {
         balanced
     } else {
         largest(workers).max(balanced)
@@ -471,6 +493,15 @@ impl Device for CpuDevice {
         config.validate(&self.info.limits, image.static_shared_bytes())?;
         let workers = rayon::current_num_threads().max(1) as u64;
         let config = &merged_blocks(config, image, workers);
+        // A kernel that is one grid-stride loop runs each block in parts,
+        // enough of them to keep every worker busy (see `CpuImage::splittable`).
+        let parts = if image.splittable() {
+            (workers * TASKS_PER_WORKER)
+                .div_ceil(config.blocks().max(1))
+                .clamp(1, MAX_PARTS)
+        } else {
+            1
+        };
         let threads = config.threads_per_block();
         let scratch_bytes = image
             .scratch_bytes_per_thread()
@@ -489,8 +520,10 @@ impl Device for CpuDevice {
             shared_bytes: image.static_shared_bytes() + config.dynamic_shared_bytes,
             dynamic_shared_bytes: config.dynamic_shared_bytes,
             scratch_bytes,
+            parts: parts as u32,
         };
-        let blocks = config.blocks();
+        // Flat indices: blocks times parts.
+        let blocks = config.blocks() * parts;
         // The first block (in grid order) that failed, as a GPU would report
         // one failure; blocks after it may or may not have run.
         //

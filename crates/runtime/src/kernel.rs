@@ -165,6 +165,12 @@ impl CpuImage {
             .map_or([false; 3], SimtModule::mergeable_axes)
     }
 
+    /// Whether a block may run a share of its loop's iterations (see
+    /// `SimtModule::splittable`).
+    pub fn splittable(&self) -> bool {
+        self.module.as_ref().is_some_and(SimtModule::splittable)
+    }
+
     /// What a block of this kernel cost at its last launch (worker
     /// nanoseconds; 0 before the first): the CPU device decides from it
     /// whether a grid is worth spreading over its workers.

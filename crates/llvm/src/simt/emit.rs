@@ -276,6 +276,8 @@ struct Emitter<'p, 'a, 'ctx> {
     bdim: [IntValue<'ctx>; 3],
     /// `blockDim` as `i32`.
     block_dim: [IntValue<'ctx>; 3],
+    /// `BlockContext::split_part` and `split_parts` (`i32`).
+    split: [IntValue<'ctx>; 2],
     /// Per-thread storage: base pointer and element size.
     vals: HashMap<ValueId, (PointerValue<'ctx>, u64, BasicTypeEnum<'ctx>)>,
     locals: HashMap<u32, (PointerValue<'ctx>, u64)>,
@@ -368,6 +370,10 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let sharedp = field(g, 40, ptr_t.into())?.into_pointer_value();
         let dynamic_bytes = field(g, 48, i64t.into())?.into_int_value();
         let scratch = field(g, 56, ptr_t.into())?.into_pointer_value();
+        let split = [
+            field(g, 72, i32t.into())?.into_int_value(),
+            field(g, 76, i32t.into())?.into_int_value(),
+        ];
         let mut bdim = [i64t.const_zero(); 3];
         for k in 0..3 {
             bdim[k] = g.b.build_int_z_extend(block_dim[k], i64t, "")?;
@@ -449,6 +455,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             nthreads,
             bdim,
             block_dim,
+            split,
             vals: HashMap::new(),
             locals: HashMap::new(),
             local_copies: HashMap::new(),
@@ -581,7 +588,15 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                             self.region(g, init)?;
                         }
                         let i64t = g.m.ctx.i64_type();
-                        g.b.build_store(self.loop_iter[l], i64t.const_zero())?;
+                        let last = match counted {
+                            Some(c) if self.plan.split_loop == Some(l) => {
+                                Some(self.split_window(g, l, &c)?)
+                            }
+                            _ => {
+                                g.b.build_store(self.loop_iter[l], i64t.const_zero())?;
+                                None
+                            }
+                        };
                         g.b.build_unconditional_branch(head)?;
                         g.b.position_at_end(head);
                         let it =
@@ -589,10 +604,14 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                                 .into_int_value();
                         let it = g.b.build_int_nuw_add(it, i64t.const_int(1, false), "")?;
                         g.b.build_store(self.loop_iter[l], it)?;
-                        let any = match counted {
+                        let mut any = match counted {
                             Some(c) => self.thread0_in_range(g, l, &c)?,
                             None => self.any_in_loop(g, l)?,
                         };
+                        if let Some(last) = last {
+                            let mine = g.b.build_int_compare(IP::ULE, it, last, "")?;
+                            any = g.b.build_and(any, mine, "")?;
+                        }
                         let body_bb = g.new_block("uloop.body");
                         g.b.build_conditional_branch(any, body_bb, exit)?;
                         g.b.position_at_end(body_bb);
@@ -1423,6 +1442,66 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let signed = matches!(g.f.value_type(c.end), Type::Scalar(s) if !s.is_unsigned_int());
         let lt = if signed { IP::SLT } else { IP::ULT };
         Ok(g.b.build_int_compare(lt, v, end, "in.range")?)
+    }
+
+    /// This block's share of the iterations of the split loop `l` (see
+    /// `plan::split_loop`): part `p` of `P` of thread 0's `K` iterations
+    /// (thread 0 runs the most), `K / P` each and one more for the first
+    /// `K % P` parts. Sets the iteration counter before the share's first
+    /// iteration and returns its last.
+    fn split_window(&self, g: &mut FnGen<'a, 'ctx>, l: LoopId, c: &Counted) -> R<IntValue<'ctx>> {
+        let i64t = g.m.ctx.i64_type();
+        let one = i64t.const_int(1, false);
+        g.b.build_store(self.loop_iter[l], one)?;
+        let first = self.thread0_value(g, l, c)?;
+        let first = g.b.build_int_s_extend_or_bit_cast(first, i64t, "")?;
+        let end = g.v(c.end)?.into_int_value();
+        let signed = matches!(g.f.value_type(c.end), Type::Scalar(s) if !s.is_unsigned_int());
+        let end = g.b.build_int_cast_sign_flag(end, i64t, signed, "")?;
+        let step = g.v(c.induction.step)?.into_int_value();
+        let step = g.b.build_int_s_extend_or_bit_cast(step, i64t, "")?;
+        // K = ceil((end - first) / step) when end > first; a zero step
+        // (which never ends) gives every iteration to every part.
+        let lt = if signed { IP::SLT } else { IP::ULT };
+        let some = g.b.build_int_compare(lt, first, end, "")?;
+        let zero_step = g.b.build_int_compare(IP::EQ, step, i64t.const_zero(), "")?;
+        let divisor = g.b.build_select(zero_step, one, step, "")?.into_int_value();
+        let span = g.b.build_int_sub(end, first, "")?;
+        let span = g.b.build_int_add(span, divisor, "")?;
+        let span = g.b.build_int_sub(span, one, "")?;
+        let k = g.b.build_int_unsigned_div(span, divisor, "")?;
+        let k =
+            g.b.build_select(some, k, i64t.const_zero(), "")?
+                .into_int_value();
+        let part = g.b.build_int_z_extend(self.split[0], i64t, "")?;
+        let parts = g.b.build_int_z_extend(self.split[1], i64t, "")?;
+        let parts =
+            g.b.build_select(
+                g.b.build_int_compare(IP::EQ, parts, i64t.const_zero(), "")?,
+                one,
+                parts,
+                "",
+            )?
+            .into_int_value();
+        let each = g.b.build_int_unsigned_div(k, parts, "")?;
+        let extra = g.b.build_int_unsigned_rem(k, parts, "")?;
+        let start = |g: &mut FnGen<'a, 'ctx>, p: IntValue<'ctx>| -> R<IntValue<'ctx>> {
+            let base = g.b.build_int_mul(each, p, "")?;
+            let few = g.b.build_int_compare(IP::ULT, p, extra, "")?;
+            let more = g.b.build_select(few, p, extra, "")?.into_int_value();
+            Ok(g.b.build_int_add(base, more, "")?)
+        };
+        let lo = start(g, part)?;
+        let next = g.b.build_int_add(part, one, "")?;
+        let hi = start(g, next)?;
+        let all = i64t.const_int(u64::MAX, false);
+        let hi = g.b.build_select(zero_step, all, hi, "")?.into_int_value();
+        let lo =
+            g.b.build_select(zero_step, i64t.const_zero(), lo, "")?
+                .into_int_value();
+        // The counter counts iterations from 1: the share's first is `lo + 1`.
+        g.b.build_store(self.loop_iter[l], lo)?;
+        Ok(hi)
     }
 
     /// Thread 0's induction value in this iteration of counted loop `l`.

@@ -53,6 +53,7 @@ pub struct SimtModule {
     scratch_per_thread: u64,
     blocks_y_major: bool,
     mergeable: [bool; 3],
+    splittable: bool,
     private: Vec<PrivateArray>,
     plan_summary: String,
 }
@@ -116,6 +117,7 @@ impl SimtModule {
             scratch_per_thread: scratch.get(),
             blocks_y_major: plan.blocks_y_major,
             mergeable,
+            splittable: plan.split_loop.is_some(),
             private: plan.private.clone(),
             plan_summary,
         })
@@ -152,6 +154,13 @@ impl SimtModule {
     /// and grid size (see `merge`).
     pub fn mergeable_axes(&self) -> [bool; 3] {
         self.mergeable
+    }
+
+    /// Whether a block may run any share of its grid-stride loop's
+    /// iterations (`BlockContext::split_part` of `split_parts`): the kernel
+    /// is only that loop, and its iterations are independent.
+    pub fn splittable(&self) -> bool {
+        self.splittable
     }
 
     /// Kernel arguments that only receive accumulating atomics: the runtime

@@ -189,6 +189,9 @@ pub(crate) struct Plan<'a> {
     pub private: Vec<super::PrivateArray>,
     /// Values holding one of their arrays, and the parameter.
     pub private_values: std::collections::HashMap<ValueId, u32>,
+    /// The counted loop whose iterations the block may share out between
+    /// workers (see [`split_loop`]).
+    pub split_loop: Option<LoopId>,
 }
 
 /// Whether `b` has a warp shuffle or vote (they read other lanes' scratch).
@@ -251,7 +254,8 @@ impl Plan<'_> {
         format!(
             "regions: {}\npredicated loops: {}\ncounted loops: {}\ninduction locals: {}\n\
              recomputed locals: {}\nscratch locals: {}\nprivate params: {}\n\
-             blocks y-major: {}\nscratch y-major: {}\nwarp scans of: {}\n",
+             blocks y-major: {}\nscratch y-major: {}\nwarp scans of: {}\n\
+             loop split between workers: {}\n",
             self.regions.len(),
             self.pred_loops,
             counted,
@@ -262,6 +266,7 @@ impl Plan<'_> {
             self.blocks_y_major,
             self.scratch_y_major,
             names(scans),
+            self.split_loop.is_some(),
         )
     }
 }
@@ -310,6 +315,96 @@ fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
     })
 }
 
+/// The counted loop (a grid-stride loop) of a kernel that is only that loop,
+/// when the loop's iterations are independent: a block may then run any
+/// share of them, and the runtime spreads one block's iterations over the
+/// workers, each streaming through its own contiguous part of the arrays
+/// (blocks running side by side would share every page at `gridsize`
+/// granularity). The kernel's top level holds block-level statements,
+/// regions that only compute per-thread values (each share runs them again),
+/// the loop, and nothing after it but a `return`; it has no barrier, warp
+/// function, shared memory or early return; and the loop carries no
+/// per-thread local from one iteration to the next but its induction locals.
+fn split_loop(
+    f: &Function,
+    nodes: &[Node],
+    regions: &[Region],
+    counted: &[Option<Counted>],
+    inductions: &[Vec<Induction>],
+) -> Option<LoopId> {
+    if uses_shared_memory(&f.body) || exchanges_lanes(&f.body) {
+        return None;
+    }
+    let mut found = None;
+    for n in nodes {
+        match n {
+            Node::Let(_) | Node::Store(_) => {}
+            Node::Jump(Stmt::Return { .. }) if found.is_some() => {}
+            Node::Threads(r) if found.is_none() => {
+                if regions[*r].stmts.iter().any(|s| writes_memory(s)) {
+                    return None;
+                }
+            }
+            Node::Loop {
+                body,
+                pred: Some((lp, _)),
+            } if found.is_none() && counted[*lp].is_some() => {
+                let per_thread: Vec<_> =
+                    body.iter().filter(|n| !matches!(n, Node::Let(_))).collect();
+                let [Node::Threads(r)] = per_thread[..] else {
+                    return None;
+                };
+                let reg = &regions[*r];
+                let (mut v, mut read, mut written) = (Vec::new(), Vec::new(), Vec::new());
+                for s in &reg.stmts {
+                    uses(s, &mut v, &mut read, &mut written);
+                }
+                let mut w = vec![false; f.locals.len()];
+                let mut exposed_here = vec![false; f.locals.len()];
+                exposed(reg.stmts.iter().copied(), &mut w, &mut exposed_here);
+                let carried = written.iter().any(|l| {
+                    exposed_here[l.0 as usize] && !inductions[*lp].iter().any(|i| i.local == *l)
+                });
+                if carried {
+                    return None;
+                }
+                found = Some(*lp);
+            }
+            _ => return None,
+        }
+    }
+    found
+}
+
+/// Whether `s` writes memory (array stores or atomics, at any depth).
+fn writes_memory(s: &Stmt) -> bool {
+    match s {
+        Stmt::ArrayStore { .. } => true,
+        Stmt::Let { op, .. } => matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. }),
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => stores_memory(then_block) || stores_memory(else_block),
+        Stmt::Loop { body } => stores_memory(body),
+        _ => false,
+    }
+}
+
+/// Whether `b` makes a shared array (at any depth).
+fn uses_shared_memory(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Let { op, .. } => matches!(op, Op::SharedArray { .. }),
+        Stmt::If {
+            then_block,
+            else_block,
+            ..
+        } => uses_shared_memory(then_block) || uses_shared_memory(else_block),
+        Stmt::Loop { body } => uses_shared_memory(body),
+        _ => false,
+    })
+}
+
 /// Whether `b` reads or writes arrays (loads, stores or atomics, at any depth).
 pub(crate) fn accesses_memory(b: &Block) -> bool {
     stores_memory(b)
@@ -327,17 +422,7 @@ pub(crate) fn accesses_memory(b: &Block) -> bool {
 
 /// Whether `b` writes memory (array stores or atomics, at any depth).
 fn stores_memory(b: &Block) -> bool {
-    b.stmts.iter().any(|s| match s {
-        Stmt::ArrayStore { .. } => true,
-        Stmt::Let { op, .. } => matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. }),
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => stores_memory(then_block) || stores_memory(else_block),
-        Stmt::Loop { body } => stores_memory(body),
-        _ => false,
-    })
+    b.stmts.iter().any(writes_memory)
 }
 
 /// Statements that synchronise threads (split regions).
@@ -1539,7 +1624,14 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     let total = scores
         .iter()
         .fold([0, 0], |t, s| [t[0] + s[0], t[1] + s[1]]);
+    let exited_flag = thread_return && (regions.len() > 1 || reduce);
+    let split_loop = if exited_flag || reduce {
+        None
+    } else {
+        split_loop(f, &nodes, &regions, &counted, &inductions)
+    };
     Ok(Plan {
+        split_loop,
         y_inner: scores.iter().map(|s| s[1] > s[0]).collect(),
         blocks_y_major: total[1] > total[0],
         scratch_y_major: total[1] > total[0] && !exchanges_lanes(&f.body),
@@ -1548,7 +1640,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         counted,
         private,
         private_values,
-        exited_flag: thread_return && (regions.len() > 1 || reduce),
+        exited_flag,
         pred_loops,
         nodes,
         regions,

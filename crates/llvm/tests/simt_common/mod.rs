@@ -74,6 +74,8 @@ fn run_blocks(
             dynamic_shared_bytes: dynamic,
             scratch: unsafe { (scratch.as_mut_ptr() as *mut u8).add(guard as usize) },
             scratch_bytes,
+            split_part: 0,
+            split_parts: 1,
         };
         let st = unsafe { f(args.as_ptr(), &ctx) };
         if st != 0 {
