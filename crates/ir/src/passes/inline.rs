@@ -691,14 +691,7 @@ mod tests {
                 }
                 Op::Compare(o, a, b) => {
                     let (a, b) = (v(a).i(), v(b).i());
-                    V::B(match o {
-                        CmpOp::Eq => a == b,
-                        CmpOp::Ne => a != b,
-                        CmpOp::Lt => a < b,
-                        CmpOp::Le => a <= b,
-                        CmpOp::Gt => a > b,
-                        CmpOp::Ge => a >= b,
-                    })
+                    V::B(o.holds(a, b))
                 }
                 Op::MakeTuple(items) => V::T(items.iter().map(v).collect()),
                 Op::TupleGet(t, i) => match v(t) {

@@ -1572,25 +1572,40 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let ahead =
             g.b.build_int_mul(step, i64t.const_int(PREFETCH_AHEAD, false), "")?;
         let first = g.b.build_int_add(v0, ahead, "ahead")?;
+        // The block's piece: blockDim elements.
         for a in arrays {
-            let Some(arr) = self.block_value_now(g, a, true)? else {
-                continue;
-            };
-            let arr = arr.into_struct_value();
-            let data = g.b.build_extract_value(arr, 0, "")?.into_pointer_value();
-            let strides = g.b.build_extract_value(arr, 2, "")?.into_array_value();
-            let stride = g.b.build_extract_value(strides, 0, "")?.into_int_value();
-            let off = g.b.build_int_mul(first, stride, "")?;
-            // SAFETY (for LLVM): only prefetched, never dereferenced.
-            let start = unsafe { g.b.build_gep(ctx.i8_type(), data, &[off], "")? };
-            // The block's piece: blockDim elements, at most `PREFETCH_LINES` lines.
-            let span = g.b.build_int_mul(self.bdim[axis], stride, "")?;
-            let most = i64t.const_int(PREFETCH_LINES * 64, false);
-            let small = g.b.build_int_compare(IP::ULT, span, most, "")?;
-            let span = g.b.build_select(small, span, most, "")?.into_int_value();
-            self.prefetch_lines(g, start, span)?;
+            self.prefetch_piece(g, a, first, self.bdim[axis], PREFETCH_LINES)?;
         }
         Ok(())
+    }
+
+    /// Prefetches `count` elements of 1-D array `a` (a block-level value)
+    /// from index `first` on, at most `lines` cache lines.
+    fn prefetch_piece(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        a: ValueId,
+        first: IntValue<'ctx>,
+        count: IntValue<'ctx>,
+        lines: u64,
+    ) -> R<()> {
+        let Some(arr) = self.block_value_now(g, a, true)? else {
+            return Ok(());
+        };
+        let ctx = g.m.ctx;
+        let i64t = ctx.i64_type();
+        let arr = arr.into_struct_value();
+        let data = g.b.build_extract_value(arr, 0, "")?.into_pointer_value();
+        let strides = g.b.build_extract_value(arr, 2, "")?.into_array_value();
+        let stride = g.b.build_extract_value(strides, 0, "")?.into_int_value();
+        let off = g.b.build_int_mul(first, stride, "")?;
+        // SAFETY (for LLVM): only prefetched, never dereferenced.
+        let start = unsafe { g.b.build_gep(ctx.i8_type(), data, &[off], "")? };
+        let span = g.b.build_int_mul(count, stride, "")?;
+        let most = i64t.const_int(lines * 64, false);
+        let small = g.b.build_int_compare(IP::ULT, span, most, "")?;
+        let span = g.b.build_select(small, span, most, "")?.into_int_value();
+        self.prefetch_lines(g, start, span)
     }
 
     /// A region that reads 1-D arrays at the thread's grid index (`a[i]` with
@@ -1629,21 +1644,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             g.b.build_int_mul(self.bdim[0], i64t.const_int(NEXT_BLOCKS, false), "")?;
         let first = g.b.build_int_add(off, ahead, "")?;
         for a in arrays {
-            let Some(arr) = self.block_value_now(g, a, true)? else {
-                continue;
-            };
-            let arr = arr.into_struct_value();
-            let data = g.b.build_extract_value(arr, 0, "")?.into_pointer_value();
-            let strides = g.b.build_extract_value(arr, 2, "")?.into_array_value();
-            let stride = g.b.build_extract_value(strides, 0, "")?.into_int_value();
-            let at = g.b.build_int_mul(first, stride, "")?;
-            // SAFETY (for LLVM): only prefetched, never dereferenced.
-            let start = unsafe { g.b.build_gep(ctx.i8_type(), data, &[at], "")? };
-            let span = g.b.build_int_mul(self.bdim[0], stride, "")?;
-            let most = i64t.const_int(2 * PREFETCH_LINES * 64, false);
-            let small = g.b.build_int_compare(IP::ULT, span, most, "")?;
-            let span = g.b.build_select(small, span, most, "")?.into_int_value();
-            self.prefetch_lines(g, start, span)?;
+            self.prefetch_piece(g, a, first, self.bdim[0], 2 * PREFETCH_LINES)?;
         }
         Ok(())
     }

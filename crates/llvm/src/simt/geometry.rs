@@ -393,6 +393,11 @@ fn collect<'a>(
 
 /// Every `Let` of `f`, by the value it defines.
 pub(crate) fn definitions(f: &Function) -> HashMap<ValueId, (&Stmt, &Op)> {
+    block_definitions(&f.body)
+}
+
+/// Every `Let` in `b` (at any depth), by the value it defines.
+pub(crate) fn block_definitions(b: &Block) -> HashMap<ValueId, (&Stmt, &Op)> {
     fn walk<'a>(b: &'a Block, d: &mut HashMap<ValueId, (&'a Stmt, &'a Op)>) {
         for s in &b.stmts {
             match s {
@@ -413,6 +418,6 @@ pub(crate) fn definitions(f: &Function) -> HashMap<ValueId, (&Stmt, &Op)> {
         }
     }
     let mut d = HashMap::new();
-    walk(&f.body, &mut d);
+    walk(b, &mut d);
     d
 }

@@ -37,7 +37,7 @@ use inkwell::types::{IntType, VectorType};
 use inkwell::values::{BasicValue, IntValue, PointerValue, VectorValue};
 use inkwell::IntPredicate as IP;
 
-use super::geometry::{GeometryValues, Lane};
+use super::geometry::{block_definitions, GeometryValues, Lane};
 use super::plan::uses;
 use super::WARP;
 use crate::function::{FnGen, R};
@@ -61,10 +61,10 @@ pub(crate) fn recognise(
     before: &[Stmt],
     body: &Block,
 ) -> Option<WarpScan> {
-    let defs = definitions_in(body);
-    let op_of = |v: ValueId| defs.iter().find(|(w, _)| *w == v).map(|d| d.1);
+    let defs = block_definitions(body);
+    let op_of = |v: ValueId| defs.get(&v).map(|d| d.1);
     // Only lets that compute (no memory, nothing that can raise).
-    if !defs.iter().all(|(_, op)| computes(op)) {
+    if !defs.values().all(|(_, op)| computes(op)) {
         return None;
     }
     // The local a value reads, through casts.
@@ -132,11 +132,11 @@ pub(crate) fn recognise(
         let (cmp, k) = if local_read(*a) == Some(off) {
             (*cmp, int_const(*b)?)
         } else if local_read(*b) == Some(off) {
-            (swapped(*cmp), int_const(*a)?)
+            (cmp.swapped(), int_const(*a)?)
         } else {
             return None;
         };
-        Some(compare(cmp, o, k) != negate)
+        Some(cmp.holds(o, k) != negate)
     };
     let mut offsets = (0..5).map(|k| 1i64 << k);
     if !offsets.all(|o| leaves(*exit, o) == Some(false)) || leaves(*exit, 32) != Some(true) {
@@ -161,7 +161,7 @@ pub(crate) fn recognise(
     // The shuffle: `shfl_up(value, offset)` over whole warps.
     let shuffles: Vec<_> = defs
         .iter()
-        .filter_map(|(v, op)| match op {
+        .filter_map(|(v, (_, op))| match op {
             Op::WarpShuffle {
                 kind,
                 value,
@@ -275,30 +275,6 @@ pub(crate) fn recognise(
     })
 }
 
-/// Every let in `b`, at any depth, with its operation.
-fn definitions_in(b: &Block) -> Vec<(ValueId, &Op)> {
-    let mut out = Vec::new();
-    fn walk<'a>(b: &'a Block, out: &mut Vec<(ValueId, &'a Op)>) {
-        for s in &b.stmts {
-            match s {
-                Stmt::Let { value, op, .. } => out.push((*value, op)),
-                Stmt::If {
-                    then_block,
-                    else_block,
-                    ..
-                } => {
-                    walk(then_block, out);
-                    walk(else_block, out);
-                }
-                Stmt::Loop { body } => walk(body, out),
-                _ => {}
-            }
-        }
-    }
-    walk(b, &mut out);
-    out
-}
-
 /// Operations that only compute (the idiom's arithmetic, loads of locals, the shuffle).
 fn computes(op: &Op) -> bool {
     match op {
@@ -336,32 +312,10 @@ fn starts_at_one(before: &[Stmt], off: LocalId, geometry: &GeometryValues<'_>) -
 
 /// How many lets in `b` (at any depth) load local `l`.
 fn reads_of(b: &Block, l: LocalId) -> usize {
-    definitions_in(b)
-        .iter()
+    block_definitions(b)
+        .values()
         .filter(|(_, op)| **op == Op::LoadLocal(l))
         .count()
-}
-
-/// `a cmp b` with the operands exchanged: `b swapped(cmp) a`.
-fn swapped(cmp: CmpOp) -> CmpOp {
-    match cmp {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        c => c,
-    }
-}
-
-fn compare(cmp: CmpOp, a: i64, b: i64) -> bool {
-    match cmp {
-        CmpOp::Eq => a == b,
-        CmpOp::Ne => a != b,
-        CmpOp::Lt => a < b,
-        CmpOp::Le => a <= b,
-        CmpOp::Gt => a > b,
-        CmpOp::Ge => a >= b,
-    }
 }
 
 /// Emits `scan` over the threads' slots of its value (`slots`: thread `t`'s at
