@@ -928,7 +928,9 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         // A part of a peeled region that is one index along the axis: its
         // innermost loop stays scalar (LLVM may still vectorise an outer one).
         let vectorize = peel.is_none_or(|p| !p.single);
-        let loop_id = ThreadLoopId::new(ctx, self.access_group, vectorize);
+        let inner = order[2];
+        let interleave = if self.plan.mergeable[inner] { 2 } else { 1 };
+        let loop_id = ThreadLoopId::new(ctx, self.access_group, vectorize, interleave);
         if let Some(st) = g.simt.as_mut() {
             st.tid = Some(tid);
             st.tid_xyz = Some(xyz);

@@ -96,7 +96,7 @@ impl SimtModule {
             );
         }
         let entry = module.function(module.entry);
-        let mergeable = merge::mergeable_axes(entry);
+        let mergeable = plan.mergeable;
         let axes: Vec<&str> = ["x", "y", "z"]
             .iter()
             .zip(mergeable)

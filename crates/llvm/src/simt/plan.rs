@@ -192,6 +192,8 @@ pub(crate) struct Plan<'a> {
     /// The counted loop whose iterations the block may share out between
     /// workers (see [`split_loop`]).
     pub split_loop: Option<LoopId>,
+    /// Per axis: whether neighbouring blocks may run as one (see `merge`).
+    pub mergeable: [bool; 3],
 }
 
 /// Whether `b` has a warp shuffle or vote (they read other lanes' scratch).
@@ -1631,6 +1633,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
         split_loop(f, &nodes, &regions, &counted, &inductions)
     };
     Ok(Plan {
+        mergeable: super::merge::mergeable_axes(f),
         split_loop,
         y_inner: scores.iter().map(|s| s[1] > s[0]).collect(),
         blocks_y_major: total[1] > total[0],
