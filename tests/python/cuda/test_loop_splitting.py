@@ -54,6 +54,40 @@ def running_sums(x, out):
 
 
 @cuda.jit
+def strided_prefix(x, out):
+    """Each thread's running sum through global memory: iteration k reads
+    what the same thread wrote in iteration k - 1."""
+    t = cuda.grid(1)
+    step = cuda.gridsize(1)
+    if t < x.shape[0]:
+        out[t] = x[t]
+    for i in range(t + step, x.shape[0], step):
+        out[i] = out[i - step] + x[i]
+
+
+@cuda.jit
+def strided_prefix_only_loop(x, out):
+    """The same with nothing before the loop (out starts as a copy of x)."""
+    step = cuda.gridsize(1)
+    for i in range(cuda.grid(1) + step, x.shape[0], step):
+        out[i] = out[i - step] + x[i]
+
+
+@cuda.jit
+def keeps_last(x, last):
+    """Every iteration overwrites the thread's element: the last one stays."""
+    t = cuda.grid(1)
+    for i in range(t, x.shape[0], cuda.gridsize(1)):
+        last[t] = x[i]
+
+
+@cuda.jit
+def in_place(x):
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        x[i] = x[i] * 2.0 + 1.0
+
+
+@cuda.jit
 def flag_then_copy(x, out, flag):
     """Writes memory before the loop."""
     if cuda.grid(1) == 0:
@@ -109,6 +143,48 @@ def test_carried_running_sum_is_not_split(device):
     np.testing.assert_allclose(out, want, rtol=1e-12)
 
 
+def strided_cumsum(x, threads):
+    want = np.empty_like(x)
+    for t in range(threads):
+        want[t::threads] = np.cumsum(x[t::threads])
+    return want
+
+
+# Large enough, and launched often enough, that the CPU device spreads the work
+# over its workers (its first launches of a kernel may run the blocks in order).
+# A wrongly split loop races, which these results show only sometimes: the
+# plan pins in `test_which_loops_are_split` are what reliably fail.
+CARRIED_N = 1_000_003
+
+
+def test_carried_through_memory_is_not_split(device):
+    x = random_array(CARRIED_N, np.float64, seed=8)
+    want = strided_cumsum(x, 256)
+    for _ in range(4):
+        out = np.zeros_like(x)
+        strided_prefix[4, 64](x, out)
+        np.testing.assert_allclose(out, want, rtol=1e-12)
+        out = x.copy()
+        strided_prefix_only_loop[4, 64](x, out)
+        np.testing.assert_allclose(out, want, rtol=1e-12)
+
+
+def test_last_write_wins(device):
+    x = random_array(CARRIED_N, np.float64, seed=9)
+    want = np.array([x[t::256][-1] for t in range(256)])
+    for _ in range(4):
+        last = np.zeros(256)
+        keeps_last[4, 64](x, last)
+        np.testing.assert_array_equal(last, want)
+
+
+def test_in_place_update(device):
+    x = random_array(70_001, np.float64, seed=10)
+    want = x * 2.0 + 1.0
+    in_place[4, 64](x)
+    np.testing.assert_array_equal(x, want)
+
+
 def test_store_before_the_loop_runs_once(device):
     x = random_array(40_000, np.float64, seed=6)
     out = np.zeros_like(x)
@@ -129,4 +205,7 @@ def test_which_loops_are_split():
     assert plan_of(counts_into_bins, (np.zeros(4, np.int32), np.zeros(4, np.int32)))[key] == "true"
     assert plan_of(per_thread_sum, (x, out))[key] == "false"
     assert plan_of(running_sums, (x, out))[key] == "false"
+    assert plan_of(strided_prefix_only_loop, (x, out))[key] == "false"
+    assert plan_of(keeps_last, (x, out))[key] == "false"
+    assert plan_of(in_place, (x,))[key] == "true"
     assert plan_of(flag_then_copy, (x, out, np.zeros(1, np.int64)))[key] == "false"

@@ -36,7 +36,7 @@
 //! may read them before writing them (they carry a value between regions);
 //! otherwise they are ordinary allocas that each thread writes before reading.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use hypersonic_ir::passes::uniformity::Uniformity;
 use hypersonic_ir::*;
@@ -367,7 +367,7 @@ fn split_loop(
                 let carried = written.iter().any(|l| {
                     exposed_here[l.0 as usize] && !inductions[*lp].iter().any(|i| i.local == *l)
                 });
-                if carried {
+                if carried || carries_memory(f, reg, &inductions[*lp]) {
                     return None;
                 }
                 found = Some(*lp);
@@ -376,6 +376,104 @@ fn split_loop(
         }
     }
     found
+}
+
+/// Whether the split loop's region may pass a value from one iteration to a
+/// later one of the same thread through memory, or let two iterations' writes
+/// race: an array (by the local it is read from) that the region stores to,
+/// or updates atomically and also reads, unless every access to it is at the
+/// same indices, one of them the loop's variable (`x[i] = x[i] * 2` touches
+/// a different element in every iteration; `out[t] += x[i]` and `last[0] =
+/// x[i]` the same one); or a write to anything but a local's array (a view).
+/// Atomic updates alone commute.
+fn carries_memory(f: &Function, reg: &Region, inductions: &[Induction]) -> bool {
+    let geo = GeometryValues::new(f);
+    let defs = super::geometry::definitions(f);
+    // The loop's variables: the induction locals and locals given their value.
+    let mut vars: Vec<LocalId> = inductions.iter().map(|i| i.local).collect();
+    for s in &reg.stmts {
+        if let Stmt::Store { local, value } = s {
+            if geo
+                .unwrapped_load_of(*value)
+                .is_some_and(|l| vars.contains(&l))
+            {
+                vars.push(*local);
+            }
+        }
+    }
+    // Per array root (the local its value is loaded from): index keys of the
+    // accesses, whether any writes, whether any reads.
+    #[derive(Default)]
+    struct Accesses {
+        keys: Vec<Vec<Result<LocalId, ValueId>>>,
+        stores: bool,
+        atomics: bool,
+        reads: bool,
+    }
+    let mut by_root: HashMap<LocalId, Accesses> = HashMap::new();
+    let mut unrooted_write = false;
+    let mut visit = |array: ValueId, idx: &[ValueId], access: Access| {
+        let (write, atomic) = (access != Access::Read, access == Access::Atomic);
+        let Some((_, Op::LoadLocal(root))) = defs.get(&array) else {
+            unrooted_write |= write;
+            return;
+        };
+        let key = idx
+            .iter()
+            .map(|i| geo.unwrapped_load_of(*i).ok_or(*i))
+            .collect();
+        let a = by_root.entry(*root).or_default();
+        a.keys.push(key);
+        a.stores |= write && !atomic;
+        a.atomics |= atomic;
+        a.reads |= !write;
+    };
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Access {
+        Read,
+        Store,
+        Atomic,
+    }
+    type Visit<'v> = dyn FnMut(ValueId, &[ValueId], Access) + 'v;
+    fn walk(b: &[&Stmt], visit: &mut Visit<'_>) {
+        for s in b {
+            match s {
+                Stmt::Let { op, .. } => match op {
+                    Op::ArrayLoad(a, idx) => visit(*a, idx, Access::Read),
+                    Op::Atomic { array, indices, .. } | Op::AtomicCas { array, indices, .. } => {
+                        visit(*array, indices, Access::Atomic)
+                    }
+                    _ => {}
+                },
+                Stmt::ArrayStore { array, indices, .. } => visit(*array, indices, Access::Store),
+                Stmt::If {
+                    then_block,
+                    else_block,
+                    ..
+                } => {
+                    let inner: Vec<&Stmt> =
+                        then_block.stmts.iter().chain(&else_block.stmts).collect();
+                    walk(&inner, visit);
+                }
+                Stmt::Loop { body } => {
+                    let inner: Vec<&Stmt> = body.stmts.iter().collect();
+                    walk(&inner, visit);
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(&reg.stmts, &mut visit);
+    if unrooted_write {
+        return true;
+    }
+    by_root.values().any(|a| {
+        (a.stores || (a.atomics && a.reads))
+            && !(a.keys.windows(2).all(|w| w[0] == w[1])
+                && a.keys[0]
+                    .iter()
+                    .any(|k| matches!(k, Ok(l) if vars.contains(l))))
+    })
 }
 
 /// Whether `s` writes memory (array stores or atomics, at any depth).
