@@ -294,7 +294,7 @@ fn compile_in(
 /// report` looks up the names of JIT-compiled code (`HYPERSONIC_PERF_MAP=1`;
 /// for whoever profiles kernels). A function's size is taken as the distance
 /// to the next one, so offsets within it can be matched to `inspect_cpu_asm`;
-/// the module's last gets 4 KiB (its end is unknown here, and a larger guess
+/// the module's last gets 16 KiB (its end is unknown here; a larger guess
 /// would claim code the JIT places after it for later modules).
 fn write_perf_map(engine: &inkwell::execution_engine::ExecutionEngine<'_>, module: &Module<'_>) {
     use std::io::Write;
@@ -316,7 +316,7 @@ fn write_perf_map(engine: &inkwell::execution_engine::ExecutionEngine<'_>, modul
         return;
     };
     for (k, (addr, name)) in found.iter().enumerate() {
-        let size = found.get(k + 1).map_or(0x1000, |next| next.0 - addr);
+        let size = found.get(k + 1).map_or(0x4000, |next| next.0 - addr);
         let _ = writeln!(out, "{addr:x} {size:x} {name}");
     }
 }
