@@ -733,13 +733,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         let i64t = g.m.ctx.i64_type();
         let mut picked = Vec::new();
         for (cond, eq) in &tests {
-            let (Some(c), Some(off)) = (
-                self.block_int(g, eq.value, true)?,
-                match eq.offset {
-                    Some(o) => self.block_int(g, o, true)?,
-                    None => Some(i64t.const_zero()),
-                },
-            ) else {
+            let Some((c, off)) = self.block_operands(g, eq.value, eq.offset, true)? else {
                 return self.thread_loops(g, r, None);
             };
             picked.push((*cond, g.b.build_int_sub(c, off, "picked")?));
@@ -1252,7 +1246,6 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         if let Some(eq) = self.plan.geometry.axis_equal(cond) {
             return self.pick_threads(g, eq, locals, ends);
         }
-        let end = &mut ends.end;
         let Some(ab) = self.plan.geometry.axis_bound(cond) else {
             if g.f.value_type(cond) != &Type::BOOL {
                 return Ok(false);
@@ -1261,19 +1254,13 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
                 return Ok(false);
             };
             let zero = g.m.ctx.i32_type().const_zero();
-            end[0] =
-                g.b.build_select(c.into_int_value(), end[0], zero, "end")?
+            ends.end[0] =
+                g.b.build_select(c.into_int_value(), ends.end[0], zero, "end")?
                     .into_int_value();
             return Ok(true);
         };
         let i64t = g.m.ctx.i64_type();
-        let (Some(b), Some(off)) = (
-            self.block_int(g, ab.bound, locals)?,
-            match ab.offset {
-                Some(o) => self.block_int(g, o, locals)?,
-                None => Some(i64t.const_zero()),
-            },
-        ) else {
+        let Some((b, off)) = self.block_operands(g, ab.bound, ab.offset, locals)? else {
             return Ok(false);
         };
         let signed = matches!(g.f.value_type(ab.bound), Type::Scalar(s) if s.is_signed_int());
@@ -1303,9 +1290,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             g.b.build_select(none, i64t.const_zero(), e, "")?
                 .into_int_value();
         let e = g.b.build_int_truncate(e, g.m.ctx.i32_type(), "")?;
-        let cur = end[ab.axis];
-        let tighter = g.b.build_int_compare(IP::ULT, e, cur, "")?;
-        end[ab.axis] = g.b.build_select(tighter, e, cur, "end")?.into_int_value();
+        ends.end_by(g, ab.axis, e)?;
         Ok(true)
     }
 
@@ -1339,10 +1324,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         }
         if let Some(e) = p.end {
             let e = clamp(g, e)?;
-            let sooner = g.b.build_int_compare(IP::ULT, e, ends.end[a], "")?;
-            ends.end[a] =
-                g.b.build_select(sooner, e, ends.end[a], "")?
-                    .into_int_value();
+            ends.end_by(g, a, e)?;
         }
         ends.bounded = true;
         Ok(())
@@ -1364,13 +1346,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
         }
         let i64t = g.m.ctx.i64_type();
         let i32t = g.m.ctx.i32_type();
-        let (Some(c), Some(off)) = (
-            self.block_int(g, eq.value, locals)?,
-            match eq.offset {
-                Some(o) => self.block_int(g, o, locals)?,
-                None => Some(i64t.const_zero()),
-            },
-        ) else {
+        let Some((c, off)) = self.block_operands(g, eq.value, eq.offset, locals)? else {
             return Ok(false);
         };
         let t = g.b.build_int_sub(c, off, "")?;
@@ -1389,10 +1365,7 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             None => nuw_nsw_add(g, first, i32t.const_int(1, false))?,
         };
         let last = g.b.build_select(valid, last, zero, "")?.into_int_value();
-        let tighter = g.b.build_int_compare(IP::ULT, last, ends.end[a], "")?;
-        ends.end[a] =
-            g.b.build_select(tighter, last, ends.end[a], "end")?
-                .into_int_value();
+        ends.end_by(g, a, last)?;
         ends.begin[a] = first;
         if let Some(every) = eq.every {
             ends.step[a] = every;
@@ -1741,6 +1714,25 @@ impl<'p, 'a, 'ctx> Emitter<'p, 'a, 'ctx> {
             g.b.build_int_add(init, kstep, "")?
         };
         Ok(v.into())
+    }
+
+    /// `value` and `offset` (0 when `None`) as [`Self::block_int`]s: the
+    /// operands of an axis bound or equality.
+    fn block_operands(
+        &self,
+        g: &mut FnGen<'a, 'ctx>,
+        value: ValueId,
+        offset: Option<ValueId>,
+        locals: bool,
+    ) -> R<Option<(IntValue<'ctx>, IntValue<'ctx>)>> {
+        let Some(v) = self.block_int(g, value, locals)? else {
+            return Ok(None);
+        };
+        let off = match offset {
+            Some(o) => self.block_int(g, o, locals)?,
+            None => Some(g.m.ctx.i64_type().const_zero()),
+        };
+        Ok(off.map(|o| (v, o)))
     }
 
     /// Integer `v` widened to `i64`, when its value is the same for the whole
@@ -2237,6 +2229,16 @@ struct Peel<'ctx> {
     known: Vec<(ValueId, IntValue<'ctx>)>,
     /// The part is one index along `axis`.
     single: bool,
+}
+
+impl<'ctx> ThreadEnds<'ctx> {
+    /// Ends `axis` at `e` (`i32`) when that is sooner.
+    fn end_by(&mut self, g: &FnGen<'_, 'ctx>, axis: usize, e: IntValue<'ctx>) -> R<()> {
+        let cur = self.end[axis];
+        let sooner = g.b.build_int_compare(IP::ULT, e, cur, "")?;
+        self.end[axis] = g.b.build_select(sooner, e, cur, "end")?.into_int_value();
+        Ok(())
+    }
 }
 
 /// Iterations ahead that a grid-stride loop's reads are prefetched.

@@ -96,6 +96,14 @@ impl<'a> GeometryValues<'a> {
         self.thread_axis(self.stored.get(l.0 as usize).copied()??)
     }
 
+    /// How many `Let`s of the kernel (at any depth) load local `l`.
+    pub(crate) fn loads_of(&self, l: LocalId) -> usize {
+        self.defs
+            .values()
+            .filter(|(_, op)| **op == Op::LoadLocal(l))
+            .count()
+    }
+
     /// The statement defining `v` (anywhere in the kernel).
     pub(crate) fn stmt_of(&self, v: ValueId) -> Option<&'a Stmt> {
         self.defs.get(&v).map(|d| d.0)

@@ -196,17 +196,36 @@ pub(crate) struct Plan<'a> {
     pub mergeable: [bool; 3],
 }
 
+/// Whether `pred` holds for `s` or a statement nested in it (its `if`s'
+/// branches, its loop's body), visiting them in order until it does.
+pub(crate) fn stmt_has(s: &Stmt, pred: &mut dyn FnMut(&Stmt) -> bool) -> bool {
+    pred(s)
+        || match s {
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => block_has(then_block, pred) || block_has(else_block, pred),
+            Stmt::Loop { body } => block_has(body, pred),
+            _ => false,
+        }
+}
+
+/// Whether `pred` holds for a statement of `b`, at any depth (see [`stmt_has`]).
+pub(crate) fn block_has(b: &Block, pred: &mut dyn FnMut(&Stmt) -> bool) -> bool {
+    b.stmts.iter().any(|s| stmt_has(s, pred))
+}
+
+fn op_is(s: &Stmt, pred: impl Fn(&Op) -> bool) -> bool {
+    matches!(s, Stmt::Let { op, .. } if pred(op))
+}
+
 /// Whether `b` has a warp shuffle or vote (they read other lanes' scratch).
 fn exchanges_lanes(b: &Block) -> bool {
-    b.stmts.iter().any(|s| match s {
-        Stmt::Let { op, .. } => matches!(op, Op::WarpShuffle { .. } | Op::WarpVote { .. }),
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => exchanges_lanes(then_block) || exchanges_lanes(else_block),
-        Stmt::Loop { body } => exchanges_lanes(body),
-        _ => false,
+    block_has(b, &mut |s| {
+        op_is(s, |op| {
+            matches!(op, Op::WarpShuffle { .. } | Op::WarpVote { .. })
+        })
     })
 }
 
@@ -329,6 +348,7 @@ fn defining_op(stmts: &[Stmt], v: ValueId) -> Option<&Op> {
 /// per-thread local from one iteration to the next but its induction locals.
 fn split_loop(
     f: &Function,
+    geometry: &GeometryValues,
     nodes: &[Node],
     regions: &[Region],
     counted: &[Option<Counted>],
@@ -367,7 +387,7 @@ fn split_loop(
                 let carried = written.iter().any(|l| {
                     exposed_here[l.0 as usize] && !inductions[*lp].iter().any(|i| i.local == *l)
                 });
-                if carried || carries_memory(f, reg, &inductions[*lp]) {
+                if carried || carries_memory(geometry, reg, &inductions[*lp]) {
                     return None;
                 }
                 found = Some(*lp);
@@ -386,9 +406,7 @@ fn split_loop(
 /// a different element in every iteration; `out[t] += x[i]` and `last[0] =
 /// x[i]` the same one); or a write to anything but a local's array (a view).
 /// Atomic updates alone commute.
-fn carries_memory(f: &Function, reg: &Region, inductions: &[Induction]) -> bool {
-    let geo = GeometryValues::new(f);
-    let defs = super::geometry::definitions(f);
+fn carries_memory(geo: &GeometryValues, reg: &Region, inductions: &[Induction]) -> bool {
     // The loop's variables: the induction locals and locals given their value.
     let mut vars: Vec<LocalId> = inductions.iter().map(|i| i.local).collect();
     for s in &reg.stmts {
@@ -412,9 +430,8 @@ fn carries_memory(f: &Function, reg: &Region, inductions: &[Induction]) -> bool 
     }
     let mut by_root: HashMap<LocalId, Accesses> = HashMap::new();
     let mut unrooted_write = false;
-    let mut visit = |array: ValueId, idx: &[ValueId], access: Access| {
-        let (write, atomic) = (access != Access::Read, access == Access::Atomic);
-        let Some((_, Op::LoadLocal(root))) = defs.get(&array) else {
+    let mut visit = |array: ValueId, idx: &[ValueId], write: bool, atomic: bool| {
+        let Some(Op::LoadLocal(root)) = geo.op_of(array) else {
             unrooted_write |= write;
             return;
         };
@@ -428,42 +445,23 @@ fn carries_memory(f: &Function, reg: &Region, inductions: &[Induction]) -> bool 
         a.atomics |= atomic;
         a.reads |= !write;
     };
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Access {
-        Read,
-        Store,
-        Atomic,
-    }
-    type Visit<'v> = dyn FnMut(ValueId, &[ValueId], Access) + 'v;
-    fn walk(b: &[&Stmt], visit: &mut Visit<'_>) {
-        for s in b {
+    for s in &reg.stmts {
+        stmt_has(s, &mut |s| {
             match s {
-                Stmt::Let { op, .. } => match op {
-                    Op::ArrayLoad(a, idx) => visit(*a, idx, Access::Read),
-                    Op::Atomic { array, indices, .. } | Op::AtomicCas { array, indices, .. } => {
-                        visit(*array, indices, Access::Atomic)
-                    }
-                    _ => {}
-                },
-                Stmt::ArrayStore { array, indices, .. } => visit(*array, indices, Access::Store),
-                Stmt::If {
-                    then_block,
-                    else_block,
+                Stmt::Let {
+                    op: Op::ArrayLoad(a, idx),
                     ..
-                } => {
-                    let inner: Vec<&Stmt> =
-                        then_block.stmts.iter().chain(&else_block.stmts).collect();
-                    walk(&inner, visit);
-                }
-                Stmt::Loop { body } => {
-                    let inner: Vec<&Stmt> = body.stmts.iter().collect();
-                    walk(&inner, visit);
-                }
+                } => visit(*a, idx, false, false),
+                Stmt::Let {
+                    op: Op::Atomic { array, indices, .. } | Op::AtomicCas { array, indices, .. },
+                    ..
+                } => visit(*array, indices, true, true),
+                Stmt::ArrayStore { array, indices, .. } => visit(*array, indices, true, false),
                 _ => {}
             }
-        }
+            false
+        });
     }
-    walk(&reg.stmts, &mut visit);
     if unrooted_write {
         return true;
     }
@@ -476,53 +474,36 @@ fn carries_memory(f: &Function, reg: &Region, inductions: &[Induction]) -> bool 
     })
 }
 
+/// Whether `s` itself is an array store or an atomic.
+fn is_memory_write(s: &Stmt) -> bool {
+    matches!(s, Stmt::ArrayStore { .. })
+        || op_is(s, |op| {
+            matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. })
+        })
+}
+
 /// Whether `s` writes memory (array stores or atomics, at any depth).
 fn writes_memory(s: &Stmt) -> bool {
-    match s {
-        Stmt::ArrayStore { .. } => true,
-        Stmt::Let { op, .. } => matches!(op, Op::Atomic { .. } | Op::AtomicCas { .. }),
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => stores_memory(then_block) || stores_memory(else_block),
-        Stmt::Loop { body } => stores_memory(body),
-        _ => false,
-    }
+    stmt_has(s, &mut is_memory_write)
+}
+
+/// Whether `b` writes memory (array stores or atomics, at any depth).
+fn stores_memory(b: &Block) -> bool {
+    block_has(b, &mut is_memory_write)
 }
 
 /// Whether `b` makes a shared array (at any depth).
 fn uses_shared_memory(b: &Block) -> bool {
-    b.stmts.iter().any(|s| match s {
-        Stmt::Let { op, .. } => matches!(op, Op::SharedArray { .. }),
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => uses_shared_memory(then_block) || uses_shared_memory(else_block),
-        Stmt::Loop { body } => uses_shared_memory(body),
-        _ => false,
+    block_has(b, &mut |s| {
+        op_is(s, |op| matches!(op, Op::SharedArray { .. }))
     })
 }
 
 /// Whether `b` reads or writes arrays (loads, stores or atomics, at any depth).
 pub(crate) fn accesses_memory(b: &Block) -> bool {
-    stores_memory(b)
-        || b.stmts.iter().any(|s| match s {
-            Stmt::Let { op, .. } => matches!(op, Op::ArrayLoad(..)),
-            Stmt::If {
-                then_block,
-                else_block,
-                ..
-            } => accesses_memory(then_block) || accesses_memory(else_block),
-            Stmt::Loop { body } => accesses_memory(body),
-            _ => false,
-        })
-}
-
-/// Whether `b` writes memory (array stores or atomics, at any depth).
-fn stores_memory(b: &Block) -> bool {
-    b.stmts.iter().any(writes_memory)
+    block_has(b, &mut |s| {
+        is_memory_write(s) || op_is(s, |op| matches!(op, Op::ArrayLoad(..)))
+    })
 }
 
 /// Statements that synchronise threads (split regions).
@@ -642,20 +623,11 @@ fn first_barrier_loc(b: &Block) -> String {
 }
 
 fn has_return_stmt(b: &Block) -> bool {
-    b.stmts.iter().any(has_return)
+    block_has(b, &mut |s| matches!(s, Stmt::Return { .. }))
 }
 
 fn has_return(s: &Stmt) -> bool {
-    match s {
-        Stmt::Return { .. } => true,
-        Stmt::If {
-            then_block,
-            else_block,
-            ..
-        } => then_block.stmts.iter().any(has_return) || else_block.stmts.iter().any(has_return),
-        Stmt::Loop { body } => body.stmts.iter().any(has_return),
-        _ => false,
-    }
+    stmt_has(s, &mut |s| matches!(s, Stmt::Return { .. }))
 }
 
 /// Every value a statement reads (nested statements included), and every local
@@ -1728,7 +1700,7 @@ pub(crate) fn plan<'a>(m: &'a Module, u: &Uniformity) -> R<Plan<'a>> {
     let split_loop = if exited_flag || reduce {
         None
     } else {
-        split_loop(f, &nodes, &regions, &counted, &inductions)
+        split_loop(f, &geometry, &nodes, &regions, &counted, &inductions)
     };
     Ok(Plan {
         mergeable: super::merge::mergeable_axes(f),

@@ -263,7 +263,13 @@ pub(crate) fn recognise(
         return None;
     }
     // `offset` and `other` end the loop with values nobody reads.
-    let outside_reads = |l: LocalId| reads_of(&f.body, l) != reads_of(body, l);
+    let outside_reads = |l: LocalId| {
+        let inside = defs
+            .values()
+            .filter(|(_, op)| **op == Op::LoadLocal(l))
+            .count();
+        geometry.loads_of(l) != inside
+    };
     if outside_reads(off) || other_local.is_some_and(|(l, _)| outside_reads(l)) {
         return None;
     }
@@ -308,14 +314,6 @@ fn starts_at_one(before: &[Stmt], off: LocalId, geometry: &GeometryValues<'_>) -
         }
     }
     false
-}
-
-/// How many lets in `b` (at any depth) load local `l`.
-fn reads_of(b: &Block, l: LocalId) -> usize {
-    block_definitions(b)
-        .values()
-        .filter(|(_, op)| **op == Op::LoadLocal(l))
-        .count()
 }
 
 /// Emits `scan` over the threads' slots of its value (`slots`: thread `t`'s at
