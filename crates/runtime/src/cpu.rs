@@ -155,9 +155,9 @@ struct Launch {
     shared_bytes: u64,
     dynamic_shared_bytes: u64,
     scratch_bytes: u64,
-    /// Each block runs as this many parts, each a share of its loop's
-    /// iterations (see `CpuImage::splittable`); flat indices count parts
-    /// fastest.
+    /// Each block runs as this many parts (1 or more), each a share of its
+    /// loop's iterations (see `CpuImage::splittable`); flat indices count
+    /// parts fastest.
     parts: u32,
 }
 
@@ -216,7 +216,7 @@ impl Launch {
         let [gx, gy, _] = self.grid.map(u64::from);
         let (fast, slow) = if self.y_major { (1, 0) } else { (0, 1) };
         let (nf, ns) = (self.grid[fast], self.grid[slow]);
-        let parts = u64::from(self.parts.max(1));
+        let parts = u64::from(self.parts);
         let mut part = (lo % parts) as u32;
         let block = lo / parts;
         let mut idx = [0u32; 3];
@@ -274,7 +274,7 @@ impl Launch {
             scratch: scratch_ptr,
             scratch_bytes: self.scratch_bytes,
             split_part: part,
-            split_parts: self.parts.max(1),
+            split_parts: self.parts,
         };
         // SAFETY: the block function's contract (CpuImage::new, or the SIMT
         // compiler's) and the slots' validity (Device::launch's caller).
